@@ -1,0 +1,1 @@
+"""The ``cellgate`` command line: built-in commands plus those plugins register."""

@@ -1,0 +1,4 @@
+"""The core: data model, config, engine, snapshot, commands, clock and lifecycle.
+
+No protocol code lives here; protocols are plugins.
+"""

@@ -1,0 +1,1 @@
+"""Built-in plugins: each folder is one plugin, found through the ``cellgate.plugins`` entry points."""

@@ -1,0 +1,57 @@
+"""The command line a user types: --help, check, schema, and a bad config's exit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+
+def run(cellgate_bin, *args, **kw):
+    return subprocess.run([cellgate_bin, *args], capture_output=True, text=True, timeout=60, **kw)
+
+
+def test_help_lists_the_core_commands(cellgate_bin):
+    out = run(cellgate_bin, "--help")
+    assert out.returncode == 0
+    for cmd in ("run", "check", "schema", "plugins"):
+        assert f"    {cmd} " in out.stdout
+
+
+def test_check_reports_file_line_and_key_path_and_exits_nonzero(tmp_path, cellgate_bin):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("site:\n  name: x\nlines: []\nservices:\n  - type: nosuch-service\n")
+    out = run(cellgate_bin, "check", str(bad))
+    assert out.returncode == 2
+    assert f"{bad}:5: services[0].type: 'nosuch-service' is not a known service" in out.stderr
+
+
+def test_run_refuses_an_invalid_config_without_starting(tmp_path, cellgate_bin):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("site: {name: x}\nlogging: {level: loud}\n")
+    out = run(cellgate_bin, "run", "-c", str(bad))
+    assert out.returncode == 2
+    assert ":2: logging.level:" in out.stderr
+    assert "gateway running" not in out.stderr
+
+
+def test_config_defaults_to_the_environment_variable(tmp_path, cellgate_bin):
+    import os
+
+    good = tmp_path / "good.yaml"
+    good.write_text("site: {name: from-env}\n")
+    out = run(cellgate_bin, "check", env={**os.environ, "CELLGATE_CONFIG": str(good)})
+    assert out.returncode == 0, out.stderr
+    assert "from-env" in out.stdout
+
+
+def test_schema_is_json_schema_with_plugin_components(cellgate_bin):
+    out = run(cellgate_bin, "schema")
+    assert out.returncode == 0, out.stderr
+    schema = json.loads(out.stdout)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert schema["properties"]["strings"]["items"]["$ref"] == "#/$defs/StringConfig"
+    assert schema["$defs"]["UnitsConfig"]["additionalProperties"] is False
+    # every field of the core's models says what it is for
+    for name, d in schema["$defs"].items():
+        for field, prop in d.get("properties", {}).items():
+            assert prop.get("description"), f"{name}.{field} has no description"
