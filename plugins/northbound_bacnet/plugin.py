@@ -1,0 +1,1 @@
+"""Hook implementations of the northbound_bacnet plugin (filled in by its issue)."""
