@@ -9,26 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from typing import Any
 
-from gateway.core.commands import Command, CommandResult
-from gateway.core.components import Component, EmptyConfig, GatewayContext
+import numpy as np
+
+from gateway.core.alarms.manager import AlarmManager
+from gateway.core.bus.master import BusMaster
+from gateway.core.bus.settings import BusSettings
+from gateway.core.bus.units import CycleResult, bindings_for_line
+from gateway.core.commands import COMMAND_KINDS, Command, CommandResult
+from gateway.core.components import Component, EmptyConfig, GatewayContext, HistorySink
+from gateway.core.engine import StringEngine, StringEstimate, StringSpec
+from gateway.core.events import Event
+from gateway.core.hub_state import LatestReadings, StateFile
+from gateway.core.hub_views import site_snapshot
 from gateway.core.logging import get_logger
-from gateway.core.model import (
-    ChannelReading,
-    Quality,
-    SensorReading,
-    Snapshot,
-    StringMode,
-    StringView,
-    UnitView,
-)
+from gateway.core.model import Snapshot
 from gateway.core.topology import UnitBinding, unit_bindings
 from gateway.plugins import Plugins
 
 log = get_logger("gateway.hub")
 
-CYCLE_S = 1.0
+CYCLE_S = 1.0  # the engine steps and a snapshot is published every second of gateway time
+SAVE_EVERY_S = 60.0  # learnt state is persisted this often (and on stop)
 
 
 class Hub(Component):
@@ -36,31 +40,44 @@ class Hub(Component):
 
     def __init__(self, ctx: GatewayContext, plugins: Plugins) -> None:
         super().__init__(EmptyConfig(), ctx)
-        self.plugins = plugins
-        self.root = ctx.config.root
+        loaded = ctx.config
+        self.root = loaded.root
         self.bindings: list[list[UnitBinding]] = unit_bindings(self.root)
-        self._channels: dict[tuple[str, int, int], ChannelReading] = {}
-        self._sensors: dict[tuple[str, int], SensorReading] = {}
+        self.readings = LatestReadings()
+        self.history: HistorySink | None = None
+        drivers = plugins.registry.items("monitor")
+        self.masters: dict[str, BusMaster] = {}
+        for line, options in zip(self.root.lines, loaded.line_options, strict=True):
+            transport_cls = plugins.registry.get("transport", line.scheme)
+            transport = transport_cls(line.url, options, ctx)
+            self.masters[line.name] = BusMaster(
+                line, transport, bindings_for_line(self.root, line.name, drivers), drivers, ctx,
+                self._on_cycle, BusSettings.model_validate(line.polling))
+        self.engines = [
+            StringEngine(StringSpec(units=s.units.count, chemistry=s.chemistry.value,
+                                    nominal_voltage_v=s.nominal_voltage_v,
+                                    rated_capacity_ah=s.rated_capacity_ah, model=s.units.model),
+                         self.root.engine)
+            for s in self.root.strings
+        ]
+        self.estimates: list[StringEstimate | None] = [None] * len(self.engines)
+        self.alarms = AlarmManager(self.root.alarms, self.root, ctx.events, ctx.clock)
+        self.state_file = StateFile(ctx.data_dir / "state" / "engine.json")
         self._version = 0
         self._snapshot = Snapshot(version=0, time=ctx.clock.now(), site_name=self.root.site.name)
         self._task: asyncio.Task[None] | None = None
+        self._last_save = -math.inf
         ctx.snapshot_source = self.snapshot
 
     def snapshot(self) -> Snapshot:
         return self._snapshot
 
-    # ----------------------------------------------------------------- input
-    def ingest(self, readings: list[ChannelReading | SensorReading]) -> None:
-        """Keep the latest reading of every channel and sensor (called by bus masters)."""
-        for r in readings:
-            if isinstance(r, ChannelReading):
-                self._channels[(r.bus, r.address, r.channel)] = r
-            else:
-                self._sensors[(r.bus, r.address)] = r
-
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        self._publish()
+        self._load_state()
+        self._publish(self.ctx.clock.now())
+        for master in self.masters.values():
+            await master.start()
         self._task = asyncio.create_task(self._loop(), name="hub")
 
     async def stop(self) -> None:
@@ -69,83 +86,192 @@ class Hub(Component):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for master in reversed(list(self.masters.values())):
+            await master.stop()
+        self._save_state()
 
     async def _loop(self) -> None:
         while True:
             await self.ctx.clock.sleep(CYCLE_S)
-            await self._run_commands()
-            self._publish()
+            try:
+                await self.cycle()
+            except Exception:  # one bad cycle must not end the engine; it is logged with its traceback
+                log.exception("engine cycle failed")
+
+    async def cycle(self) -> None:
+        """One step: commands, engine per string, alarms, outputs, snapshot, history."""
+        now = self.ctx.clock.now()
+        self._run_commands()
+        self._step_engines(now)
+        snap = self._publish(now)
+        self._drive_outputs()
+        if self.history is not None:
+            await self.history.write(snap)
+        if now - self._last_save >= SAVE_EVERY_S:
+            self._save_state()
+
+    # ----------------------------------------------------------------- input
+    def _on_cycle(self, result: CycleResult) -> None:
+        """A bus master finished a cycle: keep its readings, pass on its events."""
+        self.readings.add(result.readings)
+        self.readings.comm_lost[result.line] = result.comm_lost
+        for event in result.events:
+            self.ctx.events.publish(event)
+
+    def _step_engines(self, now: float) -> None:
+        amb = self.root.sensors.ambient
+        ambient = self.readings.sensor_value(amb.bus, amb.address, "temperature_c") if amb else math.nan
+        for i, (s, engine) in enumerate(zip(self.root.strings, self.engines, strict=True)):
+            cs = s.current_sensor
+            current = (self.readings.sensor_value(cs.bus, cs.address, "current_a", fresh_only=True)
+                       if cs else math.nan)
+            m = self.readings.measurement(self.bindings[i], now, current, ambient)
+            est = engine.step(m)
+            self.estimates[i] = est
+            for k in engine.take_ri_requests(now):
+                b = self.bindings[i][k]
+                with contextlib.suppress(ValueError):
+                    self.masters[b.bus].request_ri(b.address, b.channel)
+            for b, duty in zip(self.bindings[i], est.duty, strict=True):
+                self.masters[b.bus].set_bypass(b.address, b.channel, float(duty))
+            for report in est.discharge_reports:
+                self.ctx.events.publish(Event(
+                    time=now, kind="discharge", code="discharge_report", source=f"strings[{i}]",
+                    message=f"{s.name}: discharge of {report.ah:.1f} Ah ended; weakest unit "
+                            f"{report.weakest_unit + 1}", data=report.as_dict()))
+
+    # ----------------------------------------------------------------- output
+    def _publish(self, now: float) -> Snapshot:
+        self._version += 1
+        strings = site_snapshot(self, now, with_alarms=False)
+        findings = [(i, f) for i, e in enumerate(self.estimates) if e for f in e.findings]
+        amb = self.root.sensors.ambient
+        ambient = self.readings.sensor_value(amb.bus, amb.address, "temperature_c") if amb else math.nan
+        humidity = self.readings.sensor_value(amb.bus, amb.address, "humidity_pct") if amb else math.nan
+        lines = tuple(m.stats() for m in self.masters.values())
+        self.alarms.evaluate(now, strings, findings, lines, _opt(ambient), _opt(humidity))
+        self._snapshot = Snapshot(
+            version=self._version, time=now, site_name=self.root.site.name,
+            strings=site_snapshot(self, now, with_alarms=True), ambient_c=_opt(ambient),
+            humidity_pct=_opt(humidity), alarms=self.alarms.views(), lines=lines,
+            relays=self._relays(), inputs=self._inputs(), extra=self._extra(),
+        )
+        return self._snapshot
+
+    def _drive_outputs(self) -> None:
+        """The general-alarm dry contact: AUX relay 0, energized (closed) only while all is well."""
+        aux = self.root.sensors.aux
+        if aux is not None:
+            with contextlib.suppress(ValueError, KeyError):
+                self.masters[aux.bus].set_relay(aux.address, 0, self.alarms.relay_energized())
+
+    def _relays(self) -> tuple[bool, ...]:
+        aux = self.root.sensors.aux
+        r = self.readings.sensors.get((aux.bus, aux.address)) if aux else None
+        return tuple(bool(x) for x in (r.values.get("relays") or ())) if r else ()
+
+    def _inputs(self) -> tuple[bool, ...]:
+        aux = self.root.sensors.aux
+        r = self.readings.sensors.get((aux.bus, aux.address)) if aux else None
+        return tuple(bool(x) for x in (r.values.get("inputs") or ())) if r else ()
+
+    def _extra(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"strings": []}
+        for e in self.estimates:
+            if e is None:
+                out["strings"].append({})
+                continue
+            out["strings"].append({
+                "string_soc": _opt(e.string_soc), "bypass_power_w": _opt(e.bypass_power_w),
+                "float_current_increase_a": _opt(e.float_current_increase_a),
+                "psoc_time_s": [_opt(x) for x in e.psoc_time_s], "psoc_ah": [_opt(x) for x in e.psoc_ah],
+                "capacity_ah": [_opt(x) for x in e.capacity_ah], "duty_level": list(e.duty_level),
+            })
+        return out
 
     # ----------------------------------------------------------------- commands
-    async def _run_commands(self) -> None:
+    def _run_commands(self) -> None:
         for command, fut in self.ctx.commands.drain():
             if fut.done():
                 continue
             try:
                 result = self.execute(command)
-            except Exception as e:  # a bad command must not stop the engine
-                log.warning("command failed", kind=command.kind, error=repr(e))
-                result = CommandResult(False, f"failed: {e}")
+            except (ValueError, KeyError, IndexError, TypeError) as e:
+                result = CommandResult(False, f"bad arguments: {e}")
+            a = command.actor
+            self.ctx.events.publish(Event(
+                time=self.ctx.clock.now(), kind="command", code=command.kind,
+                level="info" if result.ok else "warning", actor=a,
+                message=f"{command.kind} {command.args} by {a.user} from {a.source or '?'} via "
+                        f"{a.via or '?'}: {'done' if result.ok else 'refused: ' + result.message}",
+                data={"args": command.args, "ok": result.ok}))
             fut.set_result(result)
 
     def execute(self, command: Command) -> CommandResult:
-        from gateway.core.commands import COMMAND_KINDS
-
+        """Run one command after checking the sender's role."""
         if command.kind not in COMMAND_KINDS:
             return CommandResult(False, f"unknown command {command.kind!r}")
         needed = COMMAND_KINDS[command.kind][0]
         if not command.actor.may(needed):
             return CommandResult(False, f"{command.kind} needs role {needed}")
-        return CommandResult(False, f"{command.kind} is not available yet")
+        a = command.args
+        if command.kind == "ack_alarm":
+            return self.alarms.ack(int(a["alarm_id"]), command.actor)
+        if command.kind == "set_threshold":
+            return self.alarms.set_threshold(str(a["key"]), float(a["value"]), command.actor)
+        if command.kind == "set_equalization":
+            which = range(len(self.engines)) if a.get("string") is None else [int(a["string"])]
+            for i in which:
+                self.engines[i].set_equalization(bool(a["enabled"]))
+            return CommandResult(True, f"equalization {'on' if a['enabled'] else 'off'}")
+        if command.kind == "request_ri":
+            i, pos = int(a["string"]), int(a["position"])
+            self._binding(i, pos)
+            self.engines[i].request_ri([pos - 1])
+            return CommandResult(True, "Ri measurement requested")
+        if command.kind == "set_ri_baseline":
+            i, pos = int(a["string"]), a.get("position")
+            if pos is not None:
+                self._binding(i, int(pos))
+            self.engines[i].set_ri_baseline(None if pos is None else int(pos) - 1, a.get("ri_ohm"))
+            return CommandResult(True, "Ri baseline set")
+        if command.kind == "set_relay":
+            aux = self.root.sensors.aux
+            if aux is None:
+                return CommandResult(False, "no AUX module configured")
+            self.masters[aux.bus].set_relay(aux.address, int(a["relay"]), bool(a["on"]))
+            return CommandResult(True, "relay set")
+        return CommandResult(False, f"{command.kind} is not handled")
 
-    # ----------------------------------------------------------------- output
-    def _unit_view(self, b: UnitBinding, now: float) -> UnitView:
-        r = self._channels.get((b.bus, b.address, b.channel))
-        return UnitView(
-            string=b.string,
-            position=b.position,
-            model=b.model,
-            bus=b.bus,
-            address=b.address,
-            channel=b.channel,
-            voltage_v=r.voltage_v if r else None,
-            temperature_c=r.temperature_c if r else None,
-            ri_ohm=r.ri_ohm if r else None,
-            ri_baseline_ohm=None,
-            soc=None,
-            soh=None,
-            psoc=False,
-            equalize_duty=r.duty if r else 0.0,
-            status="ok" if r else "no_data",
-            quality=r.quality if r else Quality.NO_DATA,
-            updated_at=r.time if r else None,
-        )
+    def _binding(self, string: int, position: int) -> UnitBinding:
+        if not 0 <= string < len(self.bindings) or not 1 <= position <= len(self.bindings[string]):
+            raise IndexError(f"no unit strings[{string}] position {position}")
+        return self.bindings[string][position - 1]
 
-    def _publish(self) -> None:
-        now = self.ctx.clock.now()
-        strings = []
-        for i, s in enumerate(self.root.strings):
-            units = tuple(self._unit_view(b, now) for b in self.bindings[i])
-            volts = [u.voltage_v for u in units if u.voltage_v is not None]
-            strings.append(
-                StringView(
-                    index=i,
-                    name=s.name,
-                    chemistry=s.chemistry.value,
-                    voltage_v=sum(volts) if len(volts) == len(units) else None,
-                    current_a=None,
-                    ripple_a=None,
-                    spread_v=(max(volts) - min(volts)) if volts else None,
-                    soc=None,
-                    runtime_s=None,
-                    mode=StringMode.UNKNOWN,
-                    units=units,
-                )
-            )
-        self._version += 1
-        self._snapshot = Snapshot(
-            version=self._version, time=now, site_name=self.root.site.name, strings=tuple(strings)
-        )
+    # ----------------------------------------------------------------- persistence
+    def _load_state(self) -> None:
+        state = self.state_file.load()
+        for i, d in enumerate(state.get("engines") or []):
+            if i < len(self.engines) and d:
+                try:
+                    self.engines[i].load_state_dict(d)
+                except (ValueError, KeyError, TypeError) as e:  # a string that changed size
+                    log.warning("engine state not restored", string=i, error=str(e))
+        if state.get("alarms"):
+            self.alarms.load_state_dict(state["alarms"])
 
-    def extra(self) -> dict[str, Any]:
-        return {}
+    def _save_state(self) -> None:
+        self._last_save = self.ctx.clock.now()
+        try:
+            self.state_file.save({"engines": [e.state_dict() for e in self.engines],
+                                  "alarms": self.alarms.state_dict()})
+        except OSError as e:
+            log.error("cannot save engine state", path=str(self.state_file.path), error=str(e))
+
+
+def _opt(x: Any) -> float | None:
+    """None for NaN/None, else a plain float (snapshots hold no numpy scalars)."""
+    if x is None:
+        return None
+    f = float(x)
+    return f if np.isfinite(f) else None

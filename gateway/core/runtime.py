@@ -58,12 +58,14 @@ class Gateway:
     def _build(self) -> None:
         from gateway.core.hub import Hub
 
+        sink: Any = None
         if self.loaded.history:
             sink = self._instance("history", *self.loaded.history)
             self.components.append((f"history:{self.loaded.history[0]}", sink))
             if all(hasattr(sink, m) for m in ("events", "series")):
-                self.ctx.history = sink  # type: ignore[assignment]
+                self.ctx.history = sink
         self.hub = Hub(self.ctx, self.plugins)
+        self.hub.history = sink
         self.components.append(("hub", self.hub))
         for name, cfg in self.loaded.authenticators:
             self.components.append((f"authenticator:{name}", self._instance("authenticator", name, cfg)))

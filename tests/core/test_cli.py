@@ -52,6 +52,10 @@ def test_schema_is_json_schema_with_plugin_components(cellgate_bin):
     assert schema["properties"]["strings"]["items"]["$ref"] == "#/$defs/StringConfig"
     assert schema["$defs"]["UnitsConfig"]["additionalProperties"] is False
     # every field of the core's models says what it is for
-    for name, d in schema["$defs"].items():
+    defs = schema["$defs"]
+    for name, d in defs.items():
         for field, prop in d.get("properties", {}).items():
-            assert prop.get("description"), f"{name}.{field} has no description"
+            # pydantic drops a field's description where it repeats the referenced model's docstring
+            ref = prop.get("$ref", "").rsplit("/", 1)[-1]
+            described = prop.get("description") or (ref and defs[ref].get("description"))
+            assert described, f"{name}.{field} has no description"

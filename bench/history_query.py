@@ -1,0 +1,126 @@
+"""History query: a 30-day 1-minute trend of one unit (target < 100 ms), in a file holding 64 units.
+
+Reference measured in the same run: the bare SQL ``SELECT`` of the same rows (no scaling, no
+lists per field, no connection set-up).
+
+    .venv/bin/python bench/history_query.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from gateway.core.clock import RealClock
+from gateway.core.commands import CommandQueue
+from gateway.core.components import GatewayContext
+from gateway.core.events import EventBus
+from plugins.history_sqlite import schema
+from plugins.history_sqlite.sink import SqliteHistory, SqliteHistoryConfig
+
+UNITS, DAYS, REPEAT = 64, 30, 10
+T0 = 1_750_000_000 - 1_750_000_000 % 86400
+FIELDS = ["voltage_v", "voltage_v_min", "voltage_v_max", "temperature_c"]
+
+
+def build(path: Path) -> None:
+    """30 days of 1-minute rollups for every unit, written straight into the table."""
+    conn = schema.connect(str(path))
+    schema.create(conn)
+    rng = np.random.default_rng(3)
+    minutes = np.arange(DAYS * 1440)
+    cols = len(schema.rollup_columns("unit"))
+    for u in range(UNITS):
+        sid = conn.execute(
+            "INSERT INTO source (name, kind) VALUES (?, 'unit')", (f"strings[0].units[{u}]",)
+        ).lastrowid
+        v = (136200 + rng.normal(0, 20, minutes.size)).astype(int)
+        rows = [
+            (
+                sid,
+                T0 + 60 * int(m),
+                60,
+                int(v[m]),
+                int(v[m]) - 30,
+                int(v[m]) + 30,
+                2500,
+                2490,
+                2510,
+                40000,
+                40000,
+                40000,
+                *([10000] * (cols - 9)),
+            )
+            for m in minutes
+        ]
+        marks = ", ".join("?" * (3 + cols))
+        conn.executemany(f"INSERT INTO r1m_unit VALUES ({marks})", rows)  # noqa: S608 - constant names
+    conn.commit()
+    conn.close()
+
+
+def reference_ms(path: Path, source_id: int) -> float:
+    conn = sqlite3.connect(path)
+    best = float("inf")
+    for _ in range(REPEAT):
+        t0 = time.perf_counter()
+        conn.execute(
+            "SELECT t, voltage_v_mean, voltage_v_min, voltage_v_max, temperature_c_mean FROM r1m_unit "
+            "WHERE src = ? AND t >= ? AND t <= ? ORDER BY t",
+            (source_id, T0, T0 + DAYS * 86400),
+        ).fetchall()
+        best = min(best, time.perf_counter() - t0)
+    conn.close()
+    return best * 1000
+
+
+async def ours_ms(folder: Path) -> tuple[float, int]:
+    ctx = GatewayContext(
+        clock=RealClock(),
+        commands=CommandQueue(),
+        events=EventBus(),
+        config_dir=folder,
+        data_dir=folder,
+        config=SimpleNamespace(strings=[]),
+    )
+    sink = SqliteHistory(SqliteHistoryConfig(path="bench.sqlite"), ctx)
+    await sink.start()
+    best, n = float("inf"), 0
+    try:
+        for _ in range(REPEAT):
+            t0 = time.perf_counter()
+            got = await sink.series("strings[0].units[17]", FIELDS, T0, T0 + DAYS * 86400, "1m")
+            best = min(best, time.perf_counter() - t0)
+            n = len(got["t"])
+    finally:
+        await sink.stop()
+    return best * 1000, n
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = folder / "bench.sqlite"
+        t0 = time.perf_counter()
+        build(path)
+        built = time.perf_counter() - t0
+        ours, n = asyncio.run(ours_ms(folder))
+        ref = reference_ms(path, 18)
+        size = path.stat().st_size
+    print(
+        f"file: {UNITS} units x {DAYS} days of 1-minute rollups, {size / 2**20:.0f} MiB (built in {built:.0f} s)"
+    )
+    print(f"30-day 1-minute trend of one unit ({n} points, {len(FIELDS)} fields), best of {REPEAT}:")
+    print(f"  cellgate history.series : {ours:7.1f} ms (target < 100 ms)")
+    print(f"  reference bare SELECT   : {ref:7.1f} ms")
+    print(f"  ratio                   : {ours / ref:.2f}x the reference")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Float-voltage equalization: a bypass duty per unit from the filtered unit voltages.
+
+Integral action with a deadband and hysteresis, its gain scaled by the float current over the
+Tafel slope (how much one ampere of bypass moves a unit's voltage), so the loop settles in
+``response_time_s`` on any string size. Paused outside float/charge, during a unit's Ri pulse,
+on hot units, below the floor voltage, and until a scheduled date.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gateway.core.engine.chemistry import ChemistryParams, MonitorModel
+from gateway.core.engine.config import EqualizationConfig
+from gateway.core.engine.measurement import Finding, Mode
+
+
+class Equalizer:
+    """Bypass duties for one string."""
+
+    def __init__(
+        self,
+        n: int,
+        cells: int,
+        c10_a: float,
+        cfg: EqualizationConfig,
+        chem: ChemistryParams,
+        model: MonitorModel,
+    ) -> None:
+        self.cfg, self.cells, self.chem = cfg, cells, chem
+        self.bypass_a = model.bypass_a
+        self.floor_v_per_cell = cfg.floor_v_per_cell or chem.eq_floor_v_per_cell
+        self.min_current_a = 0.001 * c10_a * 10.0  # 1 mA per Ah: a typical float current
+        self.enabled = cfg.enabled
+        self.paused_until = cfg.paused_until_t_s
+        self.bypass_cmd_a = np.zeros(n)
+        self.duty = np.zeros(n)
+        self._v_filt = np.full(n, math.nan)
+        self._last_t: float | None = None
+        self._last_update: float | None = None
+        self._current_a = math.nan
+        self._out_since = np.full(n, math.nan)
+        self._float_base_a = math.nan
+        self._float_now_a = math.nan
+
+    # -- commands ---------------------------------------------------------------------------
+    def set_enabled(self, on: bool) -> None:
+        self.enabled = on
+        if not on:
+            self.bypass_cmd_a[:] = 0.0
+
+    def pause_until(self, t_s: float | None) -> None:
+        self.paused_until = t_s
+
+    # -- per cycle ----------------------------------------------------------------------------
+    def update(
+        self,
+        t: float,
+        mode: Mode,
+        current_a: float,
+        v: np.ndarray,
+        temp_c: np.ndarray,
+        ri_measuring: np.ndarray | None,
+    ) -> list[Finding]:
+        dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
+        self._last_t = t
+        fresh = np.isfinite(v)
+        k = 1.0 if self.cfg.filter_s <= 0 else min(1.0, dt / self.cfg.filter_s)
+        init = fresh & np.isnan(self._v_filt)
+        self._v_filt = np.where(init, v, self._v_filt)
+        self._v_filt = np.where(fresh & ~init, self._v_filt + k * (v - self._v_filt), self._v_filt)
+        if math.isfinite(current_a):
+            self._current_a = current_a
+            self._track_float_current(dt, mode, current_a)
+        paused = self.paused_until is not None and t < self.paused_until
+        if not self.enabled or paused or mode not in (Mode.FLOAT, Mode.CHARGE):
+            if mode is Mode.DISCHARGE or not self.enabled:
+                self.bypass_cmd_a[:] = 0.0  # after a discharge the balance starts over
+            self.duty = np.zeros_like(self.duty)
+            self._out_since[:] = math.nan
+            return []
+        if self._last_update is None or t - self._last_update >= self.cfg.min_interval_s:
+            self._control(t - (self._last_update if self._last_update is not None else t), temp_c)
+            self._last_update = t
+        duty = self.bypass_cmd_a / self.bypass_a
+        if ri_measuring is not None:
+            duty = np.where(ri_measuring, 0.0, duty)  # the Ri pulse must not see a bypass
+        self.duty = np.clip(np.round(duty, 3), 0.0, 1.0)
+        return self._error_findings(t)
+
+    def _target(self, vc: np.ndarray) -> float:
+        cfg = self.cfg
+        if cfg.charger_v_per_cell is not None:
+            target = cfg.charger_v_per_cell
+        elif cfg.strategy == "median":
+            target = float(np.nanmedian(vc))
+        elif cfg.strategy == "full":
+            target = float(np.nanmin(vc))
+        else:  # mean: measured string voltage / N
+            target = float(np.nanmean(vc))
+        return max(target, self.floor_v_per_cell + cfg.deadband_v_per_cell)
+
+    def _control(self, dt: float, temp_c: np.ndarray) -> None:
+        cfg = self.cfg
+        vc = self._v_filt / self.cells
+        if np.isfinite(vc).sum() < 2 or dt <= 0:
+            return
+        self._error = vc - self._target(vc)
+        e = np.nan_to_num(self._error, nan=0.0)
+        # 1 A of bypass lowers a unit by ~ Tafel slope / float current (V/cell): scale the gain
+        i_s = max(self._current_a if math.isfinite(self._current_a) else 0.0, self.min_current_a)
+        gain = i_s / (self.chem.tafel_v_per_cell * cfg.response_time_s)  # A per (V/cell) per s
+        up = e - cfg.deadband_v_per_cell
+        down = e - (cfg.deadband_v_per_cell - cfg.hysteresis_v_per_cell)
+        step = np.where(up > 0, up, np.where(down < 0, down, 0.0)) * gain * dt
+        u = self.bypass_cmd_a + step
+        below_floor = np.nan_to_num(vc, nan=np.inf) < self.floor_v_per_cell
+        u = np.where(below_floor, 0.5 * u, u)
+        too_hot = np.nan_to_num(temp_c, nan=-np.inf) > cfg.max_temperature_c
+        u = np.where(too_hot, 0.0, u)
+        self.bypass_cmd_a = np.clip(u, 0.0, self.bypass_a)
+
+    def _error_findings(self, t: float) -> list[Finding]:
+        err = getattr(self, "_error", None)
+        if err is None:
+            return []
+        out_of_band = (self.duty >= 0.999) & (np.nan_to_num(err, nan=0.0) > self.cfg.deadband_v_per_cell)
+        self._out_since = np.where(
+            out_of_band, np.where(np.isnan(self._out_since), t, self._out_since), math.nan
+        )
+        bad = out_of_band & (t - self._out_since >= self.cfg.error_hold_s)
+        return [
+            Finding(
+                "equalization_error",
+                "warning",
+                int(i),
+                float(err[i] * self.cells),
+                f"{err[i] * 1000:.0f} mV/cell above target at full bypass",
+            )
+            for i in np.nonzero(bad)[0]
+        ]
+
+    def _track_float_current(self, dt: float, mode: Mode, current_a: float) -> None:
+        if mode is not Mode.FLOAT:
+            return
+        k = min(1.0, dt / 1800.0)
+        self._float_now_a = (
+            current_a
+            if math.isnan(self._float_now_a)
+            else self._float_now_a + k * (current_a - self._float_now_a)
+        )
+        if not self.bypass_cmd_a.any():
+            self._float_base_a = self._float_now_a
+
+    # -- costs -------------------------------------------------------------------------------
+    def bypass_power_w(self, v: np.ndarray) -> float:
+        return float(np.nansum(self.duty * self.bypass_a * np.where(np.isfinite(v), v, self._v_filt)))
+
+    def float_current_increase_a(self) -> float:
+        """Extra charger current the bypass costs: measured against the float current before it,
+        or, until that is known, the mean bypass current (each bypassed ampere returns as charge)."""
+        if math.isfinite(self._float_base_a) and math.isfinite(self._float_now_a):
+            return max(0.0, self._float_now_a - self._float_base_a)
+        return float(np.mean(self.duty * self.bypass_a))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"eq_enabled": self.enabled, "eq_paused_until": self.paused_until}
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        self.enabled = bool(d.get("eq_enabled", self.enabled))
+        self.paused_until = d.get("eq_paused_until", self.paused_until)

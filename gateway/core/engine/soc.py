@@ -1,0 +1,272 @@
+"""State of charge, capacity learning and runtime of every unit of one string (vectorised).
+
+Coulomb counting per unit (string current minus that unit's bypass), capacities learnt from
+the voltage slopes of a discharge, OCV correction after a long rest, reset to full on a
+charge-acceptance criterion, and a runtime forecast from rate-dependent capacity and the
+observed voltage trend.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gateway.core.engine.chemistry import ChemistryParams, ocv_slope, soc_from_ocv
+from gateway.core.engine.config import EngineConfig
+from gateway.core.engine.measurement import Mode, StringSpec
+
+#: time constant of the weighted voltage-vs-Ah fit that tracks the recent discharge slope
+TREND_TAU_S = 180.0
+#: the rated capacity counts like a discharge of this depth before anything is learnt
+RATED_PRIOR_WEIGHT = 0.02
+
+
+class _LinearFit:
+    """Running least squares y = a + b·x for n series at once, optionally forgetting old data."""
+
+    def __init__(self, n: int) -> None:
+        self.s = np.zeros((5, n))  # weight, Σx, Σy, Σxx, Σxy
+
+    def reset(self) -> None:
+        self.s[:] = 0.0
+
+    def add(self, x: float, y: np.ndarray, use: np.ndarray, decay: float = 1.0) -> None:
+        self.s *= decay
+        w = use & np.isfinite(y)
+        yy = np.where(w, y, 0.0)
+        self.s[0] += w
+        self.s[1] += w * x
+        self.s[2] += yy
+        self.s[3] += w * x * x
+        self.s[4] += yy * x
+
+    def coefficients(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Intercept, slope and a validity mask (enough spread in x)."""
+        w, sx, sy, sxx, sxy = self.s
+        den = w * sxx - sx * sx
+        ok = (w >= 3.0) & (den > 1e-12 * np.maximum(w * sxx, 1e-30))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b = np.where(ok, (w * sxy - sx * sy) / den, np.nan)
+            a = np.where(ok, (sy - b * sx) / w, np.nan)
+        return a, b, ok
+
+
+class SocEstimator:
+    """Per-unit charge bookkeeping of one string."""
+
+    def __init__(self, spec: StringSpec, config: EngineConfig, chem: ChemistryParams) -> None:
+        n = spec.units
+        self.spec, self.cfg, self.chem = spec, config.soc, chem
+        self.cells = spec.cells_per_unit
+        rated = spec.capacity_override_ah or (spec.rated_capacity_ah,) * n
+        self.rated_ah = np.asarray(rated, float)
+        self.capacity_ah = self.rated_ah.copy()  # current best C10 estimate
+        self.capacity_known = np.zeros(n, bool)  # learnt from a discharge
+        self.capacity_weight = np.zeros(n)  # depth-weighted evidence behind the learnt value
+        self.deficit_ah = np.zeros(n)  # Ah missing to full charge (C10 basis)
+        self.sigma_soc = np.full(n, 0.10)  # we assume a charged string at start, loosely
+        self.eff = self.cfg.charge_efficiency or chem.charge_efficiency
+        self.peukert = self.cfg.peukert_exponent or chem.peukert_exponent
+        self.full_current_c = self.cfg.full_charge_current_c or chem.full_current_c
+        self.ocv_rest_s = self.cfg.ocv_rest_s or chem.ocv_rest_s
+        self._temp_last = np.full(n, 25.0)
+        self._full_since: float | None = None
+        self._rest_since: float | None = None
+        self._last_ocv_fix: float | None = None
+        # discharge-scoped state
+        self._dis_start: float | None = None
+        self._dis_ah = 0.0
+        self._dis_cap_start = self.capacity_ah.copy()
+        self._slope_fit = _LinearFit(n)
+        self._trend_fit = _LinearFit(n)
+        self._string_fit = _LinearFit(1)
+
+    # -- results ----------------------------------------------------------------------------
+    @property
+    def soc(self) -> np.ndarray:
+        return np.clip(1.0 - self.deficit_ah / self.capacity_ah, 0.0, 1.0)
+
+    def string_soc(self) -> float:
+        """Charge the string delivers before its first unit is empty, over the smallest capacity."""
+        return float(np.min(self.soc * self.capacity_ah) / np.min(self.capacity_ah))
+
+    def soh(self) -> np.ndarray:
+        return np.where(self.capacity_known, self.capacity_ah / self.rated_ah, np.nan)
+
+    # -- per cycle ----------------------------------------------------------------------------
+    def update(
+        self,
+        t: float,
+        dt: float,
+        current_a: float,
+        unit_current_a: np.ndarray,
+        mode: Mode,
+        voltage_v: np.ndarray,
+        temperature_c: np.ndarray,
+        discharging: bool = False,
+    ) -> None:
+        """Advance by ``dt`` seconds with the (trapezoid-averaged) currents of this interval."""
+        ah = unit_current_a * dt / 3600.0
+        stored = np.where(ah > 0, ah * self.eff, ah)
+        self.deficit_ah = np.clip(self.deficit_ah - stored, 0.0, self.capacity_ah)
+        # coulomb-counting uncertainty grows with throughput: sensor gain, efficiency, capacity
+        cap_sigma = np.where(self.capacity_known, 0.03, 0.10)
+        self.sigma_soc = np.hypot(self.sigma_soc, 0.02 * np.abs(ah) / self.capacity_ah)
+        self.sigma_soc += cap_sigma * np.abs(np.minimum(ah, 0.0)) / self.capacity_ah * 0.5
+        self._temp_last = temperature_c
+        if mode is Mode.DISCHARGE and discharging:  # not in the hold after the load went away
+            self._discharge_step(t, dt, current_a, voltage_v)
+        self._full_charge_check(t, current_a, mode, voltage_v)
+        self._ocv_check(t, mode, voltage_v, temperature_c)
+
+    def _full_charge_check(self, t: float, current_a: float, mode: Mode, v: np.ndarray) -> None:
+        c10_a = float(np.min(self.rated_ah)) / 10.0
+        small = math.isfinite(current_a) and 0.0 < current_a <= self.full_current_c * 10.0 * c10_a
+        high = np.nanmedian(v) / self.cells >= self.chem.full_v_per_cell if np.isfinite(v).any() else False
+        if mode in (Mode.FLOAT, Mode.CHARGE) and small and high:
+            if self._full_since is None:
+                self._full_since = t
+            elif t - self._full_since >= self.cfg.full_charge_hold_s:
+                self.deficit_ah[:] = 0.0
+                self.sigma_soc[:] = 0.005
+        else:
+            self._full_since = None
+
+    def _ocv_check(self, t: float, mode: Mode, v: np.ndarray, temp: np.ndarray) -> None:
+        if mode is not Mode.REST:
+            self._rest_since = self._last_ocv_fix = None
+            return
+        if self._rest_since is None:
+            self._rest_since = t
+        ref = self._last_ocv_fix if self._last_ocv_fix is not None else self._rest_since
+        if t - ref < self.ocv_rest_s:
+            return
+        self._last_ocv_fix = t
+        ok = np.isfinite(v)
+        soc_ocv = soc_from_ocv(self.chem, v / self.cells, temp)
+        # a flat OCV curve (LFP plateau) says little: scale the uncertainty by the local slope
+        slope = np.maximum(ocv_slope(self.chem, soc_ocv), 1e-3)
+        sigma_ocv = self.cfg.ocv_uncertainty * 0.2 / slope
+        gain = np.where(ok, self.sigma_soc**2 / (self.sigma_soc**2 + sigma_ocv**2), 0.0)
+        soc = self.soc + gain * (np.nan_to_num(soc_ocv) - self.soc)
+        self.deficit_ah = (1.0 - soc) * self.capacity_ah
+        self.sigma_soc = np.sqrt(np.where(ok, (1 - gain) * self.sigma_soc**2, self.sigma_soc**2))
+
+    # -- discharge: capacity learning and runtime ---------------------------------------------
+    def start_discharge(self, t: float) -> None:
+        self._dis_start, self._dis_ah = t, 0.0
+        self._dis_cap_start = self.capacity_ah.copy()
+        self._slope_fit.reset()
+        self._trend_fit.reset()
+        self._string_fit.reset()
+
+    def end_discharge(self) -> float:
+        """Commit what the discharge taught; returns its Ah."""
+        ah = self._dis_ah
+        learns = self.cfg.learn_capacity and self.chem.lead_acid
+        if learns and self._dis_start is not None and self._fit_weight() >= 1.0:
+            depth = ah / float(np.median(self._dis_cap_start))
+            self.capacity_weight += depth
+            self.capacity_known[:] = True
+        self._dis_start = None
+        return ah
+
+    def _fit_weight(self) -> float:
+        """0→1 as the discharge deepens past the minimum depth for learning."""
+        depth = self._dis_ah / float(np.median(self._dis_cap_start))
+        m = self.cfg.capacity_fit_min_depth
+        return float(np.clip((depth - m) / m, 0.0, 1.0))
+
+    def _discharge_step(self, t: float, dt: float, current_a: float, v: np.ndarray) -> None:
+        if self._dis_start is None:
+            self.start_discharge(t)
+        if math.isfinite(current_a):
+            self._dis_ah += max(0.0, -current_a) * dt / 3600.0
+        x = self._dis_ah
+        assert self._dis_start is not None
+        if t - self._dis_start < self.cfg.capacity_fit_start_s:
+            return
+        self._trend_fit.add(x, v, np.ones(v.size, bool), math.exp(-dt / TREND_TAU_S))
+        if np.isfinite(v).all():
+            self._string_fit.add(
+                x, np.array([float(np.sum(v))]), np.ones(1, bool), math.exp(-dt / TREND_TAU_S)
+            )
+        if not (self.cfg.learn_capacity and self.chem.lead_acid):
+            return  # a flat OCV curve (Li) makes the slopes meaningless
+        self._slope_fit.add(x, v, 1.0 - self.soc < self.cfg.capacity_fit_max_depth)
+        w = self._fit_weight()
+        _, slope, ok = self._slope_fit.coefficients()
+        ok &= slope < 0
+        if w <= 0 or ok.sum() < max(3, self.spec.units // 2):
+            return
+        # Units of one design follow the same curve scaled by capacity, so the voltage falls
+        # in inverse proportion to capacity: relative capacity = median slope / own slope.
+        rel = np.clip(np.nanmedian(slope[ok]) / slope, 0.3, 1.5)
+        fit_cap = float(np.median(self._dis_cap_start)) * rel
+        prior_w = self.capacity_weight + RATED_PRIOR_WEIGHT
+        depth_w = w * self._dis_ah / float(np.median(self._dis_cap_start))
+        new = (self._dis_cap_start * prior_w + fit_cap * depth_w) / np.maximum(prior_w + depth_w, 1e-9)
+        self.capacity_ah = np.where(ok, new, self.capacity_ah)
+
+    def _available_ah(self, i: float, temp_c: np.ndarray) -> np.ndarray:
+        """C10 capacity corrected for the discharge rate (Peukert) and temperature."""
+        rate = np.minimum((self.capacity_ah / 10.0 / max(i, 1e-6)) ** (self.peukert - 1.0), 1.0)
+        temp = np.nan_to_num(temp_c, nan=25.0)
+        return (
+            self.capacity_ah
+            * rate
+            * np.clip(1.0 + self.chem.capacity_temp_coeff_per_c * (temp - 25.0), 0.3, 1.2)
+        )
+
+    def runtime_s(self, current_a: float, v: np.ndarray, temp_c: np.ndarray) -> float:
+        """Seconds at the present power until the first unit or the string reaches its end voltage."""
+        if not math.isfinite(current_a) or current_a >= 0:
+            return math.nan
+        i = -current_a
+        v_string = float(np.nansum(v)) if np.isfinite(v).any() else math.nan
+        # rate- and temperature-dependent capacity (Peukert), minus what is already missing
+        avail = self._available_ah(i, temp_c)
+        remaining = float(np.min(avail - self.deficit_ah))
+        # the recent voltage trend, extrapolated to the end voltage, can only shorten that
+        a, b, ok = self._trend_fit.coefficients()
+        x = self._dis_ah
+        eod = self.chem.unit_eod_v_per_cell * self.cells
+        ok &= b < 0
+        if ok.any():
+            remaining = min(remaining, float(np.min(((eod - a[ok]) / b[ok]) - x)))
+        cutoff = self.chem.string_cutoff_v_per_cell * self.cells * self.spec.units
+        sa, sb, sok = self._string_fit.coefficients()
+        v_end = v_string
+        if sok[0] and sb[0] < 0:
+            remaining = min(remaining, float((cutoff - sa[0]) / sb[0] - x))
+            v_end = max(float(sa[0] + sb[0] * (x + max(remaining, 0.0))), cutoff)
+        remaining = max(remaining, 0.0)
+        # constant power: the current rises as the voltage falls
+        if math.isfinite(v_string) and math.isfinite(v_end) and v_end > 0:
+            i = i * v_string / (0.5 * (v_string + v_end))
+        return remaining * 3600.0 / i
+
+    # -- persistence --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "capacity_ah": self.capacity_ah.tolist(),
+            "capacity_known": self.capacity_known.tolist(),
+            "capacity_weight": self.capacity_weight.tolist(),
+            "deficit_ah": self.deficit_ah.tolist(),
+        }
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        n = self.spec.units
+        for key in ("capacity_ah", "capacity_known", "capacity_weight", "deficit_ah"):
+            if key in d and len(d[key]) != n:
+                raise ValueError(f"state {key} has {len(d[key])} values, the string has {n} units")
+        if "capacity_ah" in d:
+            self.capacity_ah = np.asarray(d["capacity_ah"], float)
+        if "capacity_known" in d:
+            self.capacity_known = np.asarray(d["capacity_known"], bool)
+        if "capacity_weight" in d:
+            self.capacity_weight = np.asarray(d["capacity_weight"], float)
+        if "deficit_ah" in d:
+            self.deficit_ah = np.asarray(d["deficit_ah"], float)

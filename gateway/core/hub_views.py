@@ -1,0 +1,75 @@
+"""Building the frozen views of a snapshot from the hub's readings and the engine's estimates.
+
+A comm-lost or never-measured unit shows no values (``None``) and says why in ``quality``
+and ``status``: northbound never serves the last good value as if it were current.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from gateway.core.model import Quality, StringMode, StringView, UnitView
+
+if TYPE_CHECKING:
+    from gateway.core.hub import Hub
+
+_NO_VALUES = (Quality.COMM_LOST, Quality.NO_DATA)
+
+
+def _f(x: Any) -> float | None:
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def site_snapshot(hub: Hub, now: float, *, with_alarms: bool) -> tuple[StringView, ...]:
+    """Every string's view; ``with_alarms`` adds each unit's alarm status (after evaluation)."""
+    out = []
+    cycle_s = {name: m.settings.cycle_s for name, m in hub.masters.items()}
+    for i, s in enumerate(hub.root.strings):
+        est = hub.estimates[i]
+        units = []
+        for k, b in enumerate(hub.bindings[i]):
+            q = hub.readings.quality(b, now, cycle_s.get(b.bus, 1.0))
+            r = hub.readings.channels.get((b.bus, b.address, b.channel))
+            shown = r is not None and q not in _NO_VALUES
+            fuse = shown and r is not None and "fuse_open" in r.flags
+            if q is Quality.COMM_LOST:
+                status = "comm_lost"
+            elif q is Quality.NO_DATA:
+                status = "no_data"
+            elif with_alarms:
+                status = hub.alarms.unit_status(i, b.position)
+            else:
+                status = "ok"
+            units.append(UnitView(
+                string=i, position=b.position, model=b.model, bus=b.bus, address=b.address,
+                channel=b.channel,
+                voltage_v=None if not shown or fuse or r is None else r.voltage_v,
+                temperature_c=r.temperature_c if shown and r is not None else None,
+                ri_ohm=r.ri_ohm if shown and r is not None else None,
+                ri_baseline_ohm=_f(est.ri_baseline_ohm[k]) if est else None,
+                soc=_f(est.soc[k]) if est else None,
+                soh=_f(est.soh[k]) if est else None,
+                psoc=bool(est.psoc[k]) if est else False,
+                equalize_duty=float(est.duty[k]) if est else 0.0,
+                status=status, quality=q,
+                updated_at=r.time if r is not None else None,
+            ))
+        volts = [u.voltage_v for u in units if u.voltage_v is not None]
+        cs = s.current_sensor
+        current = hub.readings.sensor_value(cs.bus, cs.address, "current_a") if cs else math.nan
+        ripple = hub.readings.sensor_value(cs.bus, cs.address, "ripple_a") if cs else math.nan
+        out.append(StringView(
+            index=i, name=s.name, chemistry=s.chemistry.value,
+            voltage_v=round(sum(volts), 4) if volts and len(volts) == len(units) else None,
+            current_a=_f(current), ripple_a=_f(ripple),
+            spread_v=round(max(volts) - min(volts), 4) if len(volts) > 1 else None,
+            soc=_f(est.string_soc) if est else None,
+            runtime_s=_f(est.runtime_s) if est else None,
+            mode=StringMode(est.mode.value) if est else StringMode.UNKNOWN,
+            units=tuple(units),
+        ))
+    return tuple(out)

@@ -1,0 +1,1 @@
+"""cellgate plugin: actions."""

@@ -1,0 +1,1 @@
+"""cellgate plugin: monitors — one driver per monitor model, and a register-map driver."""
