@@ -11,77 +11,35 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     ValidationInfo,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from gateway.core.engine.config import EngineConfig
 from gateway.core.model import Chemistry
+from gateway.core.secrets import Secret  # re-exported: plugins type their secrets with it
+from gateway.core.topology import check_topology
 from gateway.core.yamlsource import Path_, YamlError, dotted, line_of, load_yaml
 from gateway.plugins import Plugins
 
 DEFAULT_CONFIG = Path("config/cellgate.yaml")
-MAX_MONITORS_PER_LINE = 50  # the monitors' datasheet: cable and supply budget
 MAX_MONITORS = 512
+
+
+__all__ = ["ConfigError", "GatewayConfig", "LoadedConfig", "Secret", "load_config", "validate_data"]
 
 
 def default_config_path() -> Path:
     """``$CELLGATE_CONFIG``, else ``config/cellgate.yaml``."""
     return Path(os.environ.get("CELLGATE_CONFIG") or DEFAULT_CONFIG)
-
-
-# --------------------------------------------------------------------------- secrets
-def _resolve_secret(value: Any, info: ValidationInfo) -> Any:
-    """``{env: NAME}`` or ``{file: PATH}`` instead of the secret itself (kept out of config repos)."""
-    if isinstance(value, dict):
-        if set(value) == {"env"}:
-            name = str(value["env"])
-            if name not in os.environ:
-                raise ValueError(f"environment variable {name} is not set")
-            return os.environ[name]
-        if set(value) == {"file"}:
-            base = Path((info.context or {}).get("config_dir", "."))
-            p = Path(str(value["file"])).expanduser()
-            p = p if p.is_absolute() else base / p
-            try:
-                return p.read_text(encoding="utf-8").strip()
-            except OSError as e:
-                raise ValueError(f"cannot read secret file {p}: {e.strerror}") from None
-        raise ValueError("a secret is a string, {env: VARIABLE} or {file: PATH}")
-    return value
-
-
-_SECRET_SCHEMA = {
-    "anyOf": [
-        {"type": "string", "writeOnly": True},
-        {
-            "type": "object",
-            "properties": {"env": {"type": "string"}},
-            "required": ["env"],
-            "additionalProperties": False,
-        },
-        {
-            "type": "object",
-            "properties": {"file": {"type": "string"}},
-            "required": ["file"],
-            "additionalProperties": False,
-        },
-    ]
-}
-
-#: a password, key or community: given inline, as ``{env: NAME}`` or as ``{file: PATH}``
-Secret = Annotated[SecretStr, BeforeValidator(_resolve_secret), WithJsonSchema(_SECRET_SCHEMA)]
 
 
 # --------------------------------------------------------------------------- sections
@@ -160,6 +118,11 @@ class LineConfig(Section):
         default_factory=dict,
         description="Bus master settings: cycle, timeouts, retries, comm-loss, Ri schedule.",
     )
+
+    @field_validator("options", "polling", mode="before")
+    @classmethod
+    def _empty_is_default(cls, v: Any) -> Any:
+        return {} if v is None else v  # a section whose keys are all commented out
 
     @property
     def scheme(self) -> str:
@@ -328,7 +291,7 @@ def validate_data(
         except ValidationError as e:
             issues.extend(_issues_from(e, ("lines", i, "options"), file, lines))
     line_names = [ln.name for ln in root.lines]
-    _check_topology(root, line_names, at)
+    check_topology(root, line_names, at)
     services = [
         c for i, s in enumerate(root.services) if (c := component("service", "service", s, ("services", i)))
     ]
@@ -344,49 +307,6 @@ def validate_data(
     if issues:
         raise ConfigError(issues)
     return LoadedConfig(root, Path(file), line_options, services, auths, actions, history)
-
-
-def _check_topology(root: GatewayConfig, line_names: list[str], at: Any) -> None:
-    """Every device on an existing line, no two on one address, at most 50 monitors a line."""
-    from gateway.core.topology import monitors_of_string
-
-    used: dict[tuple[str, int], str] = {}
-
-    def claim(bus: str, address: int, who: str, where: Path_) -> None:
-        if bus not in line_names:
-            at((*where, "bus"), f"{bus!r} is not a line; lines: {', '.join(line_names) or 'none'}")
-            return
-        if (bus, address) in used:
-            at(where, f"address {address} on {bus} is already used by {used[(bus, address)]}")
-        used[(bus, address)] = who
-
-    for i, s in enumerate(root.strings):
-        for address in monitors_of_string(s):
-            if address > 246:
-                at(("strings", i, "units", "count"), f"monitors would run past address 246 (to {address})")
-                break
-            claim(s.units.bus, address, f"strings[{i}] ({s.name})", ("strings", i, "units"))
-        if s.current_sensor:
-            claim(
-                s.current_sensor.bus,
-                s.current_sensor.address,
-                f"strings[{i}].current_sensor",
-                ("strings", i, "current_sensor"),
-            )
-    for name in ("ambient", "aux"):
-        ref = getattr(root.sensors, name)
-        if ref:
-            claim(ref.bus, ref.address, f"sensors.{name}", ("sensors", name))
-    for j, line in enumerate(root.lines):
-        n = sum(1 for (bus, _a) in used if bus == line.name)
-        if n > MAX_MONITORS_PER_LINE:
-            at(
-                ("lines", j),
-                f"{n} devices on one line; the monitors support at most "
-                f"{MAX_MONITORS_PER_LINE} per line (use another line or converter)",
-            )
-    if sum(1 for _ in used) > MAX_MONITORS + 64:
-        at(("strings",), f"more than {MAX_MONITORS} monitors on one gateway")
 
 
 def load_config(path: Path | str, plugins: Plugins) -> LoadedConfig:

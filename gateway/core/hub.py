@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gateway.core.alarms.kinds import KINDS
 from gateway.core.alarms.manager import AlarmManager
 from gateway.core.bus.master import BusMaster
 from gateway.core.bus.settings import BusSettings
@@ -49,15 +50,28 @@ class Hub(Component):
         self.masters: dict[str, BusMaster] = {}
         for line, options in zip(self.root.lines, loaded.line_options, strict=True):
             transport_cls = plugins.registry.get("transport", line.scheme)
+            assert transport_cls is not None  # the config was validated against the registry
             transport = transport_cls(line.url, options, ctx)
             self.masters[line.name] = BusMaster(
-                line, transport, bindings_for_line(self.root, line.name, drivers), drivers, ctx,
-                self._on_cycle, BusSettings.model_validate(line.polling))
+                line,
+                transport,
+                bindings_for_line(self.root, line.name, drivers),
+                drivers,
+                ctx,
+                self._on_cycle,
+                BusSettings.model_validate(line.polling),
+            )
         self.engines = [
-            StringEngine(StringSpec(units=s.units.count, chemistry=s.chemistry.value,
-                                    nominal_voltage_v=s.nominal_voltage_v,
-                                    rated_capacity_ah=s.rated_capacity_ah, model=s.units.model),
-                         self.root.engine)
+            StringEngine(
+                StringSpec(
+                    units=s.units.count,
+                    chemistry=s.chemistry.value,
+                    nominal_voltage_v=s.nominal_voltage_v,
+                    rated_capacity_ah=s.rated_capacity_ah,
+                    model=s.units.model,
+                ),
+                self.root.engine,
+            )
             for s in self.root.strings
         ]
         self.estimates: list[StringEstimate | None] = [None] * len(self.engines)
@@ -123,8 +137,11 @@ class Hub(Component):
         ambient = self.readings.sensor_value(amb.bus, amb.address, "temperature_c") if amb else math.nan
         for i, (s, engine) in enumerate(zip(self.root.strings, self.engines, strict=True)):
             cs = s.current_sensor
-            current = (self.readings.sensor_value(cs.bus, cs.address, "current_a", fresh_only=True)
-                       if cs else math.nan)
+            current = (
+                self.readings.sensor_value(cs.bus, cs.address, "current_a", fresh_only=True)
+                if cs
+                else math.nan
+            )
             m = self.readings.measurement(self.bindings[i], now, current, ambient)
             est = engine.step(m)
             self.estimates[i] = est
@@ -135,10 +152,17 @@ class Hub(Component):
             for b, duty in zip(self.bindings[i], est.duty, strict=True):
                 self.masters[b.bus].set_bypass(b.address, b.channel, float(duty))
             for report in est.discharge_reports:
-                self.ctx.events.publish(Event(
-                    time=now, kind="discharge", code="discharge_report", source=f"strings[{i}]",
-                    message=f"{s.name}: discharge of {report.ah:.1f} Ah ended; weakest unit "
-                            f"{report.weakest_unit + 1}", data=report.as_dict()))
+                self.ctx.events.publish(
+                    Event(
+                        time=now,
+                        kind="discharge",
+                        code="discharge_report",
+                        source=f"strings[{i}]",
+                        message=f"{s.name}: discharge of {report.ah:.1f} Ah ended; weakest unit "
+                        f"{report.weakest_unit + 1}",
+                        data=report.as_dict(),
+                    )
+                )
 
     # ----------------------------------------------------------------- output
     def _publish(self, now: float) -> Snapshot:
@@ -151,10 +175,17 @@ class Hub(Component):
         lines = tuple(m.stats() for m in self.masters.values())
         self.alarms.evaluate(now, strings, findings, lines, _opt(ambient), _opt(humidity))
         self._snapshot = Snapshot(
-            version=self._version, time=now, site_name=self.root.site.name,
-            strings=site_snapshot(self, now, with_alarms=True), ambient_c=_opt(ambient),
-            humidity_pct=_opt(humidity), alarms=self.alarms.views(), lines=lines,
-            relays=self._relays(), inputs=self._inputs(), extra=self._extra(),
+            version=self._version,
+            time=now,
+            site_name=self.root.site.name,
+            strings=site_snapshot(self, now, with_alarms=True),
+            ambient_c=_opt(ambient),
+            humidity_pct=_opt(humidity),
+            alarms=self.alarms.views(),
+            lines=lines,
+            relays=self._relays(),
+            inputs=self._inputs(),
+            extra=self._extra(),
         )
         return self._snapshot
 
@@ -175,18 +206,37 @@ class Hub(Component):
         r = self.readings.sensors.get((aux.bus, aux.address)) if aux else None
         return tuple(bool(x) for x in (r.values.get("inputs") or ())) if r else ()
 
+    def _thresholds(self) -> dict[str, float]:
+        """Alarm limits in force: ``strings[i].KIND.warning|alarm``, and ``KIND.…`` for the first string."""
+        out: dict[str, float] = {}
+        for code in KINDS:
+            for i in range(len(self.engines)):
+                limits = self.alarms.thresholds.get(code, i)
+                for field in ("warning", "alarm"):
+                    value = getattr(limits, field)
+                    if value is not None:
+                        out[f"strings[{i}].{code}.{field}"] = float(value)
+                        if i == 0:
+                            out[f"{code}.{field}"] = float(value)
+        return out
+
     def _extra(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"strings": []}
+        out: dict[str, Any] = {"strings": [], "thresholds": self._thresholds()}
         for e in self.estimates:
             if e is None:
                 out["strings"].append({})
                 continue
-            out["strings"].append({
-                "string_soc": _opt(e.string_soc), "bypass_power_w": _opt(e.bypass_power_w),
-                "float_current_increase_a": _opt(e.float_current_increase_a),
-                "psoc_time_s": [_opt(x) for x in e.psoc_time_s], "psoc_ah": [_opt(x) for x in e.psoc_ah],
-                "capacity_ah": [_opt(x) for x in e.capacity_ah], "duty_level": list(e.duty_level),
-            })
+            out["strings"].append(
+                {
+                    "string_soc": _opt(e.string_soc),
+                    "bypass_power_w": _opt(e.bypass_power_w),
+                    "float_current_increase_a": _opt(e.float_current_increase_a),
+                    "psoc_time_s": [_opt(x) for x in e.psoc_time_s],
+                    "psoc_ah": [_opt(x) for x in e.psoc_ah],
+                    "capacity_ah": [_opt(x) for x in e.capacity_ah],
+                    "duty_level": list(e.duty_level),
+                }
+            )
         return out
 
     # ----------------------------------------------------------------- commands
@@ -199,12 +249,18 @@ class Hub(Component):
             except (ValueError, KeyError, IndexError, TypeError) as e:
                 result = CommandResult(False, f"bad arguments: {e}")
             a = command.actor
-            self.ctx.events.publish(Event(
-                time=self.ctx.clock.now(), kind="command", code=command.kind,
-                level="info" if result.ok else "warning", actor=a,
-                message=f"{command.kind} {command.args} by {a.user} from {a.source or '?'} via "
-                        f"{a.via or '?'}: {'done' if result.ok else 'refused: ' + result.message}",
-                data={"args": command.args, "ok": result.ok}))
+            self.ctx.events.publish(
+                Event(
+                    time=self.ctx.clock.now(),
+                    kind="command",
+                    code=command.kind,
+                    level="info" if result.ok else "warning",
+                    actor=a,
+                    message=f"{command.kind} {command.args} by {a.user} from {a.source or '?'} via "
+                    f"{a.via or '?'}: {'done' if result.ok else 'refused: ' + result.message}",
+                    data={"args": command.args, "ok": result.ok},
+                )
+            )
             fut.set_result(result)
 
     def execute(self, command: Command) -> CommandResult:
@@ -230,10 +286,11 @@ class Hub(Component):
             self.engines[i].request_ri([pos - 1])
             return CommandResult(True, "Ri measurement requested")
         if command.kind == "set_ri_baseline":
-            i, pos = int(a["string"]), a.get("position")
-            if pos is not None:
-                self._binding(i, int(pos))
-            self.engines[i].set_ri_baseline(None if pos is None else int(pos) - 1, a.get("ri_ohm"))
+            i = int(a["string"])
+            unit = None if a.get("position") is None else int(a["position"]) - 1
+            if unit is not None:
+                self._binding(i, unit + 1)
+            self.engines[i].set_ri_baseline(unit, a.get("ri_ohm"))
             return CommandResult(True, "Ri baseline set")
         if command.kind == "set_relay":
             aux = self.root.sensors.aux
@@ -263,8 +320,9 @@ class Hub(Component):
     def _save_state(self) -> None:
         self._last_save = self.ctx.clock.now()
         try:
-            self.state_file.save({"engines": [e.state_dict() for e in self.engines],
-                                  "alarms": self.alarms.state_dict()})
+            self.state_file.save(
+                {"engines": [e.state_dict() for e in self.engines], "alarms": self.alarms.state_dict()}
+            )
         except OSError as e:
             log.error("cannot save engine state", path=str(self.state_file.path), error=str(e))
 

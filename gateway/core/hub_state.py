@@ -57,7 +57,9 @@ class LatestReadings:
         v = r.values.get(key)
         return float(v) if v is not None else math.nan
 
-    def measurement(self, units: list[UnitBinding], t: float, current_a: float, ambient_c: float) -> Measurement:
+    def measurement(
+        self, units: list[UnitBinding], t: float, current_a: float, ambient_c: float
+    ) -> Measurement:
         """The engine's input for one string: values not handed over before, NaN elsewhere."""
         n = len(units)
         v, temp, ri, byp = (np.full(n, math.nan) for _ in range(4))

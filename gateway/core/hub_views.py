@@ -44,32 +44,45 @@ def site_snapshot(hub: Hub, now: float, *, with_alarms: bool) -> tuple[StringVie
                 status = hub.alarms.unit_status(i, b.position)
             else:
                 status = "ok"
-            units.append(UnitView(
-                string=i, position=b.position, model=b.model, bus=b.bus, address=b.address,
-                channel=b.channel,
-                voltage_v=None if not shown or fuse or r is None else r.voltage_v,
-                temperature_c=r.temperature_c if shown and r is not None else None,
-                ri_ohm=r.ri_ohm if shown and r is not None else None,
-                ri_baseline_ohm=_f(est.ri_baseline_ohm[k]) if est else None,
-                soc=_f(est.soc[k]) if est else None,
-                soh=_f(est.soh[k]) if est else None,
-                psoc=bool(est.psoc[k]) if est else False,
-                equalize_duty=float(est.duty[k]) if est else 0.0,
-                status=status, quality=q,
-                updated_at=r.time if r is not None else None,
-            ))
+            units.append(
+                UnitView(
+                    string=i,
+                    position=b.position,
+                    model=b.model,
+                    bus=b.bus,
+                    address=b.address,
+                    channel=b.channel,
+                    voltage_v=None if not shown or fuse or r is None else r.voltage_v,
+                    temperature_c=r.temperature_c if shown and r is not None else None,
+                    ri_ohm=r.ri_ohm if shown and r is not None else None,
+                    ri_baseline_ohm=_f(est.ri_baseline_ohm[k]) if est else None,
+                    soc=_f(est.soc[k]) if est else None,
+                    soh=_f(est.soh[k]) if est else None,
+                    psoc=bool(est.psoc[k]) if est else False,
+                    equalize_duty=float(est.duty[k]) if est else 0.0,
+                    status=status,
+                    quality=q,
+                    updated_at=r.time if r is not None else None,
+                    flags=r.flags if r is not None else frozenset(),
+                )
+            )
         volts = [u.voltage_v for u in units if u.voltage_v is not None]
         cs = s.current_sensor
         current = hub.readings.sensor_value(cs.bus, cs.address, "current_a") if cs else math.nan
         ripple = hub.readings.sensor_value(cs.bus, cs.address, "ripple_a") if cs else math.nan
-        out.append(StringView(
-            index=i, name=s.name, chemistry=s.chemistry.value,
-            voltage_v=round(sum(volts), 4) if volts and len(volts) == len(units) else None,
-            current_a=_f(current), ripple_a=_f(ripple),
-            spread_v=round(max(volts) - min(volts), 4) if len(volts) > 1 else None,
-            soc=_f(est.string_soc) if est else None,
-            runtime_s=_f(est.runtime_s) if est else None,
-            mode=StringMode(est.mode.value) if est else StringMode.UNKNOWN,
-            units=tuple(units),
-        ))
+        out.append(
+            StringView(
+                index=i,
+                name=s.name,
+                chemistry=s.chemistry.value,
+                voltage_v=round(sum(volts), 4) if volts and len(volts) == len(units) else None,
+                current_a=_f(current),
+                ripple_a=_f(ripple),
+                spread_v=round(max(volts) - min(volts), 4) if len(volts) > 1 else None,
+                soc=_f(est.string_soc) if est else None,
+                runtime_s=_f(est.runtime_s) if est else None,
+                mode=StringMode(est.mode.value) if est else StringMode.UNKNOWN,
+                units=tuple(units),
+            )
+        )
     return tuple(out)

@@ -95,6 +95,8 @@ class UnitView:
     status: str  # "ok", "warning", "alarm", "comm_lost", ...
     quality: Quality
     updated_at: float | None
+    #: flags of the latest reading: "fuse_open", "temperature_sensor_fault", "identity_mismatch", ...
+    flags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

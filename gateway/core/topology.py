@@ -6,11 +6,16 @@ Units are numbered 1..N in series; monitors follow at consecutive unit ids from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.core.config import GatewayConfig, StringConfig
+
+
+MAX_DEVICES_PER_LINE = 50  # the monitors' datasheet: cable and supply budget of one line
+MAX_DEVICES = 512 + 64  # 512 monitors plus their current, ambient and I/O modules
 
 
 def channels_for_model(model: str) -> int:
@@ -49,3 +54,47 @@ def unit_bindings(config: GatewayConfig) -> list[list[UnitBinding]]:
             ]
         )
     return out
+
+
+KeyPath = tuple[str | int, ...]
+
+
+def check_topology(root: GatewayConfig, line_names: list[str], at: Callable[[KeyPath, str], None]) -> None:
+    """Every device on an existing line, no two on one address, at most 50 monitors a line."""
+    used: dict[tuple[str, int], str] = {}
+
+    def claim(bus: str, address: int, who: str, where: KeyPath) -> None:
+        if bus not in line_names:
+            at((*where, "bus"), f"{bus!r} is not a line; lines: {', '.join(line_names) or 'none'}")
+            return
+        if (bus, address) in used:
+            at(where, f"address {address} on {bus} is already used by {used[(bus, address)]}")
+        used[(bus, address)] = who
+
+    for i, s in enumerate(root.strings):
+        for address in monitors_of_string(s):
+            if address > 246:
+                at(("strings", i, "units", "count"), f"monitors would run past address 246 (to {address})")
+                break
+            claim(s.units.bus, address, f"strings[{i}] ({s.name})", ("strings", i, "units"))
+        if s.current_sensor:
+            claim(
+                s.current_sensor.bus,
+                s.current_sensor.address,
+                f"strings[{i}].current_sensor",
+                ("strings", i, "current_sensor"),
+            )
+    for name in ("ambient", "aux"):
+        ref = getattr(root.sensors, name)
+        if ref:
+            claim(ref.bus, ref.address, f"sensors.{name}", ("sensors", name))
+    for j, line in enumerate(root.lines):
+        n = sum(1 for (bus, _a) in used if bus == line.name)
+        if n > MAX_DEVICES_PER_LINE:
+            at(
+                ("lines", j),
+                f"{n} devices on one line; the monitors support at most "
+                f"{MAX_DEVICES_PER_LINE} per line (use another line or converter)",
+            )
+    if len(used) > MAX_DEVICES:
+        at(("strings",), f"{len(used)} devices: one gateway drives at most {MAX_DEVICES}")

@@ -7,12 +7,29 @@ keep the last one, and a security setting given twice must not be resolved by ac
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 Path_ = tuple[str | int, ...]
+
+
+class Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. PyYAML's YAML 1.1 reads ``on``, ``off``, ``yes``
+    and ``no`` as booleans, which turns an ``on:`` key into ``True``."""
+
+
+Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 
 
 class YamlError(Exception):
@@ -28,7 +45,7 @@ def load_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
     """Parse ``path``; return the data and the line (1-based) of every key path."""
     text = path.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=Loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         raise YamlError(str(path), mark.line + 1 if mark else None, str(e.problem or e)) from None
@@ -36,7 +53,7 @@ def load_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
         return {}, {}
     lines: dict[Path_, int] = {}
     _index(node, (), lines, str(path))
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader
     return data, lines
 
 

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import yaml
 
+from gateway.cli.common import add_config_argument
 from gateway.core.commands import ROLES
 from gateway.core.components import CliCommand
+from gateway.core.config import default_config_path
 from plugins.auth_local.store import UserStore, UserStoreError
 
 
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser)
     parser.add_argument(
         "--users-file",
         type=Path,
@@ -30,7 +33,7 @@ def open_store(args: argparse.Namespace) -> UserStore:
     """The user file named on the command line, else the one of the gateway's config."""
     if args.users_file is not None:
         return UserStore.open(args.users_file)
-    config_path = Path(getattr(args, "config", None) or "config/cellgate.yaml")
+    config_path = Path(getattr(args, "config", None) or default_config_path())
     data_dir = Path("var")
     users_file = "users.json"
     if config_path.is_file():

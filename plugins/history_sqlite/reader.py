@@ -132,8 +132,11 @@ def series(
         "WHERE src = ? AND t >= ? AND t <= ? ORDER BY t"
     )
     rows = conn.execute(sql, (row[0], lo, hi)).fetchall()
-    out["t"] = [r[0] / div for r in rows]
+    if not rows:
+        return out
+    columns = list(zip(*rows, strict=True))  # transposed in C: one pass per field, not per value
+    out["t"] = [t / div for t in columns[0]] if div != 1.0 else [float(t) for t in columns[0]]
     for i, name in enumerate(fields):
         scale = scales[i]
-        out[name] = [None if r[i + 1] is None else r[i + 1] / scale for r in rows]
+        out[name] = [None if v is None else v / scale for v in columns[i + 1]]
     return out

@@ -38,13 +38,13 @@ MODE_CODES = {
 ALARM_CATEGORY_BITS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (2, ("voltage_high", "overvoltage")),
     (3, ("voltage_low", "undervoltage")),
-    (4, ("temperature", "temp_")),
+    (4, ("temperature", "thermal")),
     (5, ("ri_",)),
-    (6, ("soh", "capacity")),
+    (6, ("soh", "capacity", "weak")),
     (7, ("comm", "line_", "identity")),
     (8, ("ripple",)),
     (9, ("current", "discharge")),
-    (10, ("spread", "imbalance", "equaliz")),
+    (10, ("spread", "deviation", "imbalance", "equaliz")),
 )
 ALARM_OTHER_BIT = 15
 

@@ -52,7 +52,14 @@ def _string(snapshot: Snapshot, index: int) -> StringView:
 @router.get("/overview", response_model=OverviewOut, summary="Site, strings with every unit, alarms, lines")
 async def overview(request: Request, _: Principal = Viewer) -> Response:
     web = web_state(request)
-    return Response(web.cache.get(web.ctx.snapshot()).overview_json, media_type="application/json")
+    cached = web.cache.get(web.ctx.snapshot())
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(
+            cached.overview_gzip,
+            media_type="application/json",
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
+    return Response(cached.overview_json, media_type="application/json", headers={"Vary": "Accept-Encoding"})
 
 
 @router.get("/site", response_model=SiteOut, summary="The site and its strings (without units)")

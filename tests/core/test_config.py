@@ -168,3 +168,11 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path, plugins, mon
 def test_missing_file_is_a_config_error(tmp_path, plugins):
     with pytest.raises(ConfigError, match="no such file"):
         load_config(tmp_path / "nope.yaml", plugins)
+
+
+def test_yes_no_on_off_are_strings_not_booleans(tmp_path):
+    """YAML 1.2 booleans: an ``on:`` key stays "on" (PyYAML's YAML 1.1 would make it True)."""
+    from gateway.core.yamlsource import load_yaml
+
+    data, _ = load_yaml(write(tmp_path, "on: [alarm]\ncountry: NO\nflag: true\n"))
+    assert data == {"on": ["alarm"], "country": "NO", "flag": True}

@@ -21,7 +21,7 @@ strings:
   - name: B
     units: {{model: C20, count: 3, bus: bus1, first_address: 10}}
 services:
-  - {{type: modbus, tcp: {{port: {port}}}}}
+  - {{type: modbus, tcp: {{port: {port}}}, writes: {{enabled: true, allow: [127.0.0.1]}}}}
 """
 
 
@@ -45,6 +45,7 @@ async def wait_for_port(port: int, proc: asyncio.subprocess.Process, timeout: fl
 async def test_cellgate_run_serves_the_default_map(tmp_path: Path) -> None:
     port = free_port()
     (tmp_path / "cellgate.yaml").write_text(CONFIG.format(port=port))
+    log = (tmp_path / "gateway.log").open("wb")  # a file, not a pipe nobody reads while it runs
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -52,7 +53,7 @@ async def test_cellgate_run_serves_the_default_map(tmp_path: Path) -> None:
         "run",
         "-c",
         str(tmp_path / "cellgate.yaml"),
-        stdout=asyncio.subprocess.PIPE,
+        stdout=log,
         stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "CELLGATE_PLUGINS": "builtin"},
     )
@@ -75,12 +76,18 @@ async def test_cellgate_run_serves_the_default_map(tmp_path: Path) -> None:
             assert mv == 65535 or 8000 < mv < 16000, (n, mv)
         r = await mbpoll("-t", "3", "-r", "10007", "-p", str(port), "127.0.0.1")
         assert "Illegal data address" in r.exception  # only 7 units mapped
+        # writes reach the engine, which checks the role: equalization is an operator's, thresholds an admin's
+        r = await mbpoll("-t", "0", "-r", "0", "-p", str(port), "127.0.0.1", "1")
+        assert r.returncode == 0, r.exception
+        r = await mbpoll("-t", "4:float", "-B", "-r", "3100", "-p", str(port), "127.0.0.1", "14.0")
+        assert "failure" in r.exception.lower()
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(proc.communicate(), 15)
+            await asyncio.wait_for(proc.wait(), 15)
         except TimeoutError:
             proc.kill()
             await proc.wait()
-    assert proc.returncode == 0
+        log.close()
+    assert proc.returncode == 0, (tmp_path / "gateway.log").read_text()[-2000:]

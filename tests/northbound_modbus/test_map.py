@@ -218,3 +218,32 @@ def test_sample_config_validates_and_is_in_the_readme() -> None:
     assert config.tcp.port == 5020
     assert config.writes.enabled is False  # secure by default
     assert sample in (folder / "README.md").read_text()
+
+
+def test_alarm_flag_bits_of_the_engine_alarm_codes() -> None:
+    from gateway.core.model import AlarmView
+    from plugins.northbound_modbus.sources import alarm_flags
+
+    def flags(code: str, level: str = "alarm", acked: bool = True) -> int:
+        view = AlarmView(
+            id=1,
+            code=code,
+            level=level,
+            source="site",
+            message="",
+            raised_at=0.0,
+            acked_at=1.0 if acked else None,
+        )
+        return alarm_flags([view], "alarm")
+
+    assert flags("unit_voltage_high") == 0b1 | 1 << 2
+    assert flags("string_voltage_low", acked=False) == 0b11 | 1 << 3
+    assert flags("thermal_runaway") == 1 | 1 << 4
+    assert flags("unit_ri_rise") == 1 | 1 << 5
+    assert flags("weak_unit") == 1 | 1 << 6
+    assert flags("line_comm_lost") == 1 | 1 << 7
+    assert flags("string_ripple_high") == 1 | 1 << 8
+    assert flags("string_charge_current_high") == 1 | 1 << 9
+    assert flags("unit_voltage_deviation") == 1 | 1 << 10
+    assert flags("unit_fuse_open") == 1 | 1 << 15
+    assert flags("unit_voltage_high", level="warning") == 0  # warnings go to site.warning_flags

@@ -229,18 +229,61 @@ def test_bindings_for_line_from_the_root_config():
     from gateway.core.config import GatewayConfig
     from tests.southbound.helpers import DRIVERS
 
-    cfg = GatewayConfig.model_validate({
-        "lines": [{"name": "bus1", "url": "sim://x"}, {"name": "bus2", "url": "sim://x"}],
-        "strings": [
-            {"name": "A", "units": {"model": "C20ex3", "count": 7, "bus": "bus1", "first_address": 10,
-                                    "serials": [111, 222]},
-             "current_sensor": {"bus": "bus2", "address": 100}},
-            {"name": "B", "units": {"model": "C40", "count": 2, "bus": "bus2", "first_address": 1}},
-        ],
-        "sensors": {"ambient": {"bus": "bus1", "address": 110}},
-    })
+    cfg = GatewayConfig.model_validate(
+        {
+            "lines": [{"name": "bus1", "url": "sim://x"}, {"name": "bus2", "url": "sim://x"}],
+            "strings": [
+                {
+                    "name": "A",
+                    "units": {
+                        "model": "C20ex3",
+                        "count": 7,
+                        "bus": "bus1",
+                        "first_address": 10,
+                        "serials": [111, 222],
+                    },
+                    "current_sensor": {"bus": "bus2", "address": 100},
+                },
+                {"name": "B", "units": {"model": "C40", "count": 2, "bus": "bus2", "first_address": 1}},
+            ],
+            "sensors": {"ambient": {"bus": "bus1", "address": 110}},
+        }
+    )
     b1 = bindings_for_line(cfg, "bus1", DRIVERS)
     assert [(b.address, b.model, b.expected_serial) for b in b1] == [
-        (10, "C20ex3", 111), (11, "C20ex3", 222), (12, "C20ex3", None), (110, "THS", None)]
+        (10, "C20ex3", 111),
+        (11, "C20ex3", 222),
+        (12, "C20ex3", None),
+        (110, "THS", None),
+    ]
     assert [(b.address, b.model) for b in bindings_for_line(cfg, "bus2", DRIVERS)] == [
-        (1, "C40"), (2, "C40"), (100, "CS")]
+        (1, "C40"),
+        (2, "C40"),
+        (100, "CS"),
+    ]
+
+
+def test_bypass_on_a_device_without_bypass_is_ignored_and_bad_channels_are_refused():
+    ctx = manual_ctx()
+    fake = FakeLine(ctx, [c20(1), FakeDevice(100, 200, 9)])
+    m, _ = make_master(fake, [MonitorBinding(1, "C20"), MonitorBinding(100, "CS")])
+    m.set_bypass(100, 0, 0.5)  # the engine drives every unit alike: no error, no write
+    with pytest.raises(ValueError, match="no channel 1"):
+        m.set_bypass(1, 1, 0.5)
+    with pytest.raises(KeyError):
+        m.set_bypass(7, 0, 0.5)
+
+
+async def test_line_with_dead_first_monitors_still_comes_up():
+    ctx = manual_ctx()
+    devs = [c20(a) for a in range(1, 9)]
+    for d in devs[:4]:
+        d.dead = True
+    fake = FakeLine(ctx, devs)
+    m, _ = make_master(fake, [MonitorBinding(a, "C20") for a in range(1, 9)], timeout_s=0.005)
+    states = []
+    for _ in range(3):
+        r = await m.run_once()
+        states.append(r.line_stats.state)
+    assert states[-1] == "up"
+    assert {x.address for x in r.readings if x.quality is Quality.GOOD} == {5, 6, 7, 8}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -163,3 +164,23 @@ async def test_wizard_detects_two_monitors_in_learn_mode():
         assert [world.by_serial(s).address for s in fresh] == [247, 247]  # both reset, none half-addressed
     finally:
         await transport.close()
+
+
+async def test_master_task_runs_cycles_on_the_clock_and_stops_cleanly():
+    from gateway.core.clock import ScaledClock
+
+    master, transport, results = sim_master(site_config("C20", count=4), clock=ScaledClock(10.0), cycle_s=2.0)
+    await master.start()
+    try:
+        for _ in range(200):
+            if len(results) >= 3:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await master.stop()
+    assert len(results) >= 3
+    assert all(r.line_stats.state == "up" for r in results)
+    gaps = [b.time - a.time for a, b in itertools.pairwise(results)]
+    assert all(1.95 <= g <= 2.6 for g in gaps), gaps  # one cycle every 2 s of simulated time
+    assert transport.bus is None  # stop() closed the line
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith(("bus-master", "sim-world"))]

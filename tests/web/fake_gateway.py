@@ -54,7 +54,7 @@ async def main(args: argparse.Namespace) -> None:
                 "port": service.port,
                 "tokens": tokens,
                 "password": PASSWORD,
-                "cert": str(data / "tls" / "cert.pem"),
+                "cert": str(ctx.data_dir / "tls" / "cert.pem"),
             }
         ),
         flush=True,

@@ -158,3 +158,16 @@ async def test_events_filters_and_discharge_reports(site: Site) -> None:
     later = (await site.client.get(f"/api/v1/events?since_id={first_id}", headers=h)).json()
     assert all(e["id"] > first_id for e in later)
     assert (await site.client.get("/api/v1/events?kind=DROP%20TABLE", headers=h)).status_code == 422
+
+
+async def test_overview_is_gzipped_for_clients_that_accept_it(site: Site) -> None:
+    plain = await site.client.get(
+        "/api/v1/overview", headers={**site.bearer("viewer"), "Accept-Encoding": "identity"}
+    )
+    packed = await site.client.get(
+        "/api/v1/overview", headers={**site.bearer("viewer"), "Accept-Encoding": "gzip"}
+    )
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.json() == plain.json()  # httpx undoes the gzip: same document
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3

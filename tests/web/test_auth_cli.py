@@ -85,3 +85,32 @@ def test_store_found_from_the_gateway_config(tmp_path: Path, monkeypatch, capsys
     monkeypatch.setattr("sys.stdin", io.StringIO("erins password\n"))
     assert UserCommand().run(args) == 0
     assert UserStore(tmp_path / "state" / "users.json").get("erin").role == "admin"
+
+
+def test_the_cellgate_command_adds_users_and_tokens(tmp_path: Path, cellgate_bin: str) -> None:
+    import subprocess
+
+    cfg = tmp_path / "site.yaml"
+    cfg.write_text("site: {name: x}\ndata_dir: state\n")
+    run = subprocess.run(
+        [cellgate_bin, "user", "add", "frank", "--role", "operator", "--password-stdin", "-c", str(cfg)],
+        input="franks password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    run = subprocess.run(
+        [cellgate_bin, "user", "list", "-c", str(cfg)], capture_output=True, text=True, timeout=60
+    )
+    assert "frank" in run.stdout
+    assert "operator" in run.stdout
+    run = subprocess.run(
+        [cellgate_bin, "token", "create", "ci", "--role", "viewer", "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    token = run.stdout.strip()
+    assert UserStore(tmp_path / "state" / "users.json").verify_token(token).name == "ci"

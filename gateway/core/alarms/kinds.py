@@ -75,6 +75,8 @@ KINDS: dict[str, AlarmKind] = {
         _K("psoc_too_long", "unit", "flag", "", "Partial state of charge too long", 0.0),
         _K("weak_unit", "unit", "flag", "", "Weak unit", 0.0),
         _K("low_capacity", "unit", "flag", "", "Low capacity", 0.0),
+        _K("ri_outlier", "unit", "flag", "", "Ri far from the string's other units", 0.0),
+        _K("unit_hot", "unit", "flag", "", "Unit warmer than its neighbours", 0.0),
         _K("alarm_flood", "site", "flag", "", "Too many alarms: further ones are counted, not raised"),
     )
 }

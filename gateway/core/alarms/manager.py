@@ -22,13 +22,19 @@ from gateway.core.events import Event, EventBus
 from gateway.core.model import AlarmView, LineStats, StringView
 
 _UNIT_CODES = frozenset(k.code for k in KINDS.values() if k.scope == "unit")
-_COMPUTED = frozenset(KINDS) - {
-    "thermal_runaway",
-    "equalization_error",
-    "psoc_too_long",
-    "weak_unit",
-    "low_capacity",
-}
+#: kinds only the engine's findings raise: a finding no longer reported means its cause is gone
+FINDING_ONLY = frozenset(
+    {
+        "thermal_runaway",
+        "equalization_error",
+        "psoc_too_long",
+        "weak_unit",
+        "low_capacity",
+        "ri_outlier",
+        "unit_hot",
+    }
+)
+_COMPUTED = frozenset(KINDS) - FINDING_ONLY
 
 
 class AlarmManager:

@@ -47,13 +47,11 @@ class HealthTracker:
         self._seen: dict[int, set[str]] = {}
         self.tried_this_cycle = 0
         self.answered_this_cycle = 0
-        self._polled: set[int] = set()
         self._full_sweep = False
 
     # ------------------------------------------------------------------ cycle bookkeeping
     def start_cycle(self) -> None:
         self.tried_this_cycle = self.answered_this_cycle = 0
-        self._polled.clear()
         self._full_sweep = False
 
     def should_poll(self, unit: UnitState) -> bool:
@@ -101,7 +99,6 @@ class HealthTracker:
     async def poll(self, unit: UnitState, rtu: RtuClient, now: float) -> list[Reading] | None:
         """Read one device (identity first when needed); ``None`` when it did not answer."""
         self.tried_this_cycle += 1
-        self._polled.add(unit.address)
         # one attempt while probing a silent line or a lost unit; retries once the line answers
         single = unit.comm_lost or (self.m.state != "up" and not self.answered_this_cycle)
         attempts = 1 if single else 1 + self.settings.retries

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway.core.bus.driver import BROADCAST, PolledDriver, Reading
-from gateway.core.bus.health import HealthTracker
+from gateway.core.bus.health import PROBES_WHILE_DOWN, HealthTracker
 from gateway.core.bus.rtu import BusError, ExceptionReply, LineDown, LineTiming, RtuClient
 from gateway.core.bus.settings import BusSettings
 from gateway.core.bus.units import CycleResult, MonitorBinding, UnitState
@@ -97,6 +97,8 @@ class BusMaster:
     def set_bypass(self, address: int, channel: int, duty: float) -> None:
         """Wanted bypass duty 0–1 of one channel; written when changed or before the watchdog expires."""
         unit = self._unit(address)
+        if not unit.driver.has_bypass:
+            return  # the engine equalizes every unit; a device without bypass simply has none
         if not 0 <= channel < len(unit.wanted_duties):
             raise ValueError(f"{unit.binding.model} at {address} has no channel {channel}")
         unit.wanted_duties[channel] = max(0.0, min(1.0, float(duty)))
@@ -141,9 +143,9 @@ class BusMaster:
     async def _run(self) -> None:
         clock = self.ctx.clock
         while not self._stopping:
-            started = clock.monotonic()
             if not self._open:
                 await self._try_open()
+            started = clock.monotonic()
             try:
                 result = await self._cycle()
                 self.on_cycle(result)
@@ -183,16 +185,17 @@ class BusMaster:
         events: list[Event] = []
         readings: list[Reading] = []
         self.cycles += 1
+        # every monitor samples on the broadcast at the cycle's start: that is the readings' time
+        now = self.ctx.clock.now()
         if self._open:
             try:
-                readings = await self._poll_all()
+                readings = await self._poll_all(now)
                 await self.writes.run()
             except LineDown as e:
                 await self._close()
                 self._next_open = time.monotonic() + self._reopen_backoff
                 self.health.line_unavailable(f"{self.transport.url}: {e}", "reconnecting")
                 readings = []
-        now = self.ctx.clock.now()
         readings = self.health.complete(readings, now)
         events.extend(self.health.take_events())
         duration = time.monotonic() - started
@@ -209,7 +212,7 @@ class BusMaster:
             duration_s=duration,
         )
 
-    async def _poll_all(self) -> list[Reading]:
+    async def _poll_all(self, now: float) -> list[Reading]:
         """Broadcast MEASURE, wait, then one poll per device; decides whether the line is up."""
         s = self.settings
         if s.broadcast_measure and any(u.driver.measures_on_broadcast for u in self.units.values()):
@@ -218,10 +221,16 @@ class BusMaster:
             await self.ctx.clock.sleep(s.measure_wait_s)
         readings: list[Reading] = []
         self.health.start_cycle()
-        for unit in self.units.values():
+        units = list(self.units.values())
+        if self.state != "up" and units:
+            # a silent line is probed a few devices a cycle: start elsewhere each time, so
+            # dead monitors at the first addresses cannot hide a line that is back
+            k = self.cycles * PROBES_WHILE_DOWN % len(units)
+            units = units[k:] + units[:k]
+        for unit in units:
             if not self.health.should_poll(unit):
                 continue
-            got = await self.health.poll(unit, self.rtu, self.ctx.clock.now())
+            got = await self.health.poll(unit, self.rtu, now)
             if got is not None:
                 readings.extend(got)
         self.health.end_of_polls()

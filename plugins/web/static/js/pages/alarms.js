@@ -24,7 +24,7 @@ export async function mount(view, ctx) {
     const alarms = [...data.alarms].sort((a, b) => b.raised_at - a.raised_at);
     clear(body);
     if (!alarms.length) { body.append(notice("No active alarms.")); return; }
-    const rows = alarms.map((a) => h("tr", { class: a.cleared_at ? "" : `st-${a.level}`, "data-alarm": a.id },
+    const rows = alarms.map((a) => h("tr", { class: `${a.cleared_at ? "" : `st-${a.level}`} ${a.acked_at ? "acked" : ""}`, "data-alarm": a.id },
       h("td", {}, pill(a.level)),
       h("td", {}, unitLabel(data.site, a.source)),
       h("td", {}, a.message),

@@ -16,7 +16,7 @@ const COLUMNS = [
   { key: "soh", label: "SOH %", num: true, get: (u) => u.soh, show: (u) => fmt.pct(u.soh) },
   { key: "equalize_duty", label: "Equalize", num: false, get: (u) => u.equalize_duty, cell: dutyCell },
   { key: "status", label: "Status", num: false, get: (u) => STATUS_RANK[u.status] ?? 9, cell: (td, u) => { clear(td).append(pill(u.status)); } },
-  { key: "address", label: "Monitor", num: false, get: (u) => u.address * 10 + u.channel, show: (u) => `${u.bus} · ${u.address}/${u.channel}` },
+  { key: "address", label: "Addr.", num: true, get: (u) => u.address * 100 + u.channel, show: (u) => `${u.address}/${u.channel}` },
 ];
 const STATUS_RANK = { alarm: 0, comm_lost: 1, warning: 2, no_data: 3, stale: 4, ok: 5 };
 
@@ -111,7 +111,7 @@ function buildPanel(s, ctx) {
   }
 
   const el = h("section", { class: "panel string-panel", "data-string": s.index },
-    h("header", {}, h("h2", {}, s.name), figures, h("span", { class: "spacer" }), message, eqButtons),
+    h("header", {}, h("h2", {}, s.name), h("span", { class: "spacer" }), message, eqButtons, figures),
     h("div", { class: "body" }, legend, canvas),
     h("div", { class: `table-wrap ${s.unit_count > 48 ? "" : "short"}` }, table));
 
@@ -140,7 +140,7 @@ function buildPanel(s, ctx) {
       let row = rows.get(u.position);
       if (!row) {
         const tds = COLUMNS.map((c) => h("td", { class: c.num ? "num" : "" }));
-        const tr = h("tr", { "data-position": u.position, title: "open this unit's trend" }, tds);
+        const tr = h("tr", { "data-position": u.position, title: `#${u.position}: ${u.model} on ${u.bus}, unit id ${u.address}, channel ${u.channel} — click for its trend` }, tds);
         tr.addEventListener("click", () => ctx.navigate(`#/trends?s=${str.index}&u=${u.position}`));
         row = { tr, tds };
         rows.set(u.position, row);

@@ -1,0 +1,181 @@
+"""Benchmark: the overview API for 512 units under 20 concurrent clients while the gateway polls.
+
+Starts the real gateway (``cellgate run``) on a simulated site of 4 strings × 128 units
+(C20ex3 monitors on 4 lines, polled all along), then 20 keep-alive https clients fetch
+``GET /api/v1/overview`` for a while. The reference, measured in the same run with the same
+clients, is ``GET /api/v1/session`` (authentication and a tiny JSON): the ratio says what the
+512-unit overview costs on top of just answering. Also reports the overview page's weight.
+
+    .venv/bin/python bench/web_overview.py [--seconds 15] [--clients 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+STATIC = ROOT / "plugins" / "web" / "static"
+
+
+def config(port: int) -> str:
+    lines, strings = [], []
+    for i in range(4):
+        lines.append(f"  - {{name: bus{i + 1}, url: 'sim://bench', baud: 115200}}")
+        strings.append(
+            f"  - {{name: 'String {i + 1}', chemistry: vrla, nominal_voltage_v: 12.0, rated_capacity_ah: 100.0,\n"
+            f"     units: {{model: C20ex3, count: 128, bus: bus{i + 1}, first_address: 1}}}}"
+        )
+    return (
+        "site: {name: bench}\ndata_dir: var\nlines:\n"
+        + "\n".join(lines)
+        + "\nstrings:\n"
+        + "\n".join(strings)
+        + f"\nauthenticators: [{{type: local}}]\nservices:\n  - {{type: web, host: 127.0.0.1, port: {port}}}\n"
+        "logging: {level: warning}\n"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def hammer(base: str, token: str, path: str, clients: int, seconds: float) -> list[float]:
+    """``clients`` keep-alive connections requesting ``path`` back to back; latencies in ms."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def one() -> None:
+        async with httpx.AsyncClient(
+            base_url=base,
+            verify=False,
+            timeout=10,  # noqa: S501 - self-signed
+            headers={"Authorization": f"Bearer {token}"},
+        ) as client:
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                r = await client.get(path)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                r.raise_for_status()
+
+    await asyncio.gather(*(one() for _ in range(clients)))
+    return latencies
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else values[0]
+
+
+def page_weight(overview_json: bytes) -> tuple[int, int]:
+    """Bytes the browser loads for the overview: index.html, CSS, JS modules, icon, one overview."""
+    files = [
+        STATIC / "index.html",
+        STATIC / "app.css",
+        STATIC / "favicon.svg",
+        *sorted((STATIC / "js").rglob("*.js")),
+    ]
+    blobs = [f.read_bytes() for f in files] + [overview_json]
+    return sum(len(b) for b in blobs), sum(len(gzip.compress(b)) for b in blobs)
+
+
+async def main(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        cfg = Path(tmp) / "bench.yaml"
+        cfg.write_text(config(port))
+        made = subprocess.run(
+            [str(BIN / "cellgate"), "token", "create", "bench", "--role", "viewer", "-c", str(cfg)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        token = made.stdout.strip()
+        gw = subprocess.Popen(
+            [str(BIN / "cellgate"), "run", "-c", str(cfg)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        base = f"https://127.0.0.1:{port}"
+        try:
+            async with httpx.AsyncClient(
+                base_url=base,
+                verify=False,  # noqa: S501 - self-signed
+                headers={"Authorization": f"Bearer {token}"},
+            ) as client:
+                units = 0
+                for _ in range(120):  # until every unit has been polled once
+                    try:
+                        data = (await client.get("/api/v1/overview")).json()
+                        units = sum(
+                            1
+                            for s in data["site"]["strings"]
+                            for u in s["units"]
+                            if u["voltage_v"] is not None
+                        )
+                        if units == 512:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(1)
+                overview = (await client.get("/api/v1/overview")).content
+                v0 = json.loads(overview)["site"]["version"]
+            print(f"site up: {units} units with data, overview {len(overview) / 1024:.0f} KiB")
+            await hammer(base, token, "/api/v1/overview", args.clients, 3)  # warm-up, not counted
+            ref = await hammer(base, token, "/api/v1/session", args.clients, args.seconds)
+            t0 = time.perf_counter()
+            ovw = await hammer(base, token, "/api/v1/overview", args.clients, args.seconds)
+            elapsed = time.perf_counter() - t0
+            async with httpx.AsyncClient(
+                base_url=base,
+                verify=False,  # noqa: S501
+                headers={"Authorization": f"Bearer {token}"},
+            ) as client:
+                v1 = (await client.get("/api/v1/overview")).json()["site"]["version"]
+        finally:
+            gw.terminate()
+            gw.wait(20)
+            errors = gw.stderr.read() if gw.stderr else ""
+            if gw.stderr:
+                gw.stderr.close()
+    raw, gz = page_weight(overview)
+    print(f"gateway polled all along: snapshot version {v0} -> {v1} during the overview run")
+    print(
+        f"reference GET /api/v1/session : {len(ref):6d} requests, p50 {p(ref, 0.5):6.1f} ms, p99 {p(ref, 0.99):6.1f} ms"
+    )
+    print(
+        f"GET /api/v1/overview (512 units): {len(ovw):6d} requests, p50 {p(ovw, 0.5):6.1f} ms, "
+        f"p99 {p(ovw, 0.99):6.1f} ms, {len(ovw) / elapsed:.0f} req/s, {args.clients} clients"
+    )
+    print(f"ratio overview/reference p99: {p(ovw, 0.99) / p(ref, 0.99):.2f}")
+    print(
+        f"overview page weight: {raw / 1024:.0f} KiB ({gz / 1024:.0f} KiB if gzipped), "
+        f"without the trend chart library loaded on the trend page only"
+    )
+    target = p(ovw, 0.99) <= 50.0
+    print(f"target p99 <= 50 ms: {'met' if target else 'NOT met'}")
+    if re.search(r"Traceback|\[error", errors):
+        print(errors[-2000:], file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=20)
+    sys.exit(asyncio.run(main(parser.parse_args())))
