@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.core.bus.settings import BusSettings
 from gateway.core.engine.config import EngineConfig
 from gateway.core.model import Chemistry
 from gateway.core.secrets import Secret  # re-exported: plugins type their secrets with it
@@ -66,6 +67,9 @@ class UnitsConfig(Section):
         ge=1,
         le=246,
         description="Unit id of the monitor on position 1; the next monitors follow at consecutive ids.",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Driver options of this model (the generic driver's register map)."
     )
     serials: list[int] | None = Field(
         None,
@@ -114,8 +118,8 @@ class LineConfig(Section):
         default_factory=dict,
         description="Options of the transport selected by the URL scheme (see that plugin's sample.yaml).",
     )
-    polling: dict[str, Any] = Field(
-        default_factory=dict,
+    polling: BusSettings = Field(
+        default_factory=BusSettings,
         description="Bus master settings: cycle, timeouts, retries, comm-loss, Ri schedule.",
     )
 

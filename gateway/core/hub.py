@@ -17,7 +17,6 @@ import numpy as np
 from gateway.core.alarms.kinds import KINDS
 from gateway.core.alarms.manager import AlarmManager
 from gateway.core.bus.master import BusMaster
-from gateway.core.bus.settings import BusSettings
 from gateway.core.bus.units import CycleResult, bindings_for_line
 from gateway.core.commands import COMMAND_KINDS, Command, CommandResult
 from gateway.core.components import Component, EmptyConfig, GatewayContext, HistorySink
@@ -59,7 +58,7 @@ class Hub(Component):
                 drivers,
                 ctx,
                 self._on_cycle,
-                BusSettings.model_validate(line.polling),
+                line.polling,
             )
         self.engines = [
             StringEngine(

@@ -241,7 +241,10 @@ class Checker:
             lim("string_discharge_current_high"),
             **where,
         )
-        yield self._value("string_ripple_high", src, s.ripple_a, lim("string_ripple_high"), **where)
+        # ripple heats batteries on float and charge; in a discharge it is the UPS inverter's load
+        yield self._value(
+            "string_ripple_high", src, None if discharging else s.ripple_a, lim("string_ripple_high"), **where
+        )
         yield self._flag("string_discharging", src, discharging, lim("string_discharging"), **where)
 
     def site(self, ambient_c: float | None, humidity_pct: float | None) -> Iterator[Demand]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from gateway.core.engine.alignment import CurveAligner
 from gateway.core.engine.chemistry import ChemistryParams, ocv_slope, soc_from_ocv
 from gateway.core.engine.config import EngineConfig
 from gateway.core.engine.measurement import Mode, StringSpec
@@ -21,6 +22,14 @@ from gateway.core.engine.measurement import Mode, StringSpec
 TREND_TAU_S = 180.0
 #: the rated capacity counts like a discharge of this depth before anything is learnt
 RATED_PRIOR_WEIGHT = 0.02
+#: seconds of discharge between two curve alignments (each costs a few ms on 512 units)
+ALIGN_EVERY_S = 20.0
+#: Ah bin of the aligned curves, as a share of the capacity (200 bins to empty)
+ALIGN_BIN = 0.005
+#: spread of relative capacities before a discharge says otherwise (prior of the alignment)
+ALIGN_PRIOR_SIGMA = 0.3
+#: the alignment's standard error is never taken as smaller than this
+ALIGN_MIN_SE = 0.02
 
 
 class _LinearFit:
@@ -79,9 +88,15 @@ class SocEstimator:
         self._dis_start: float | None = None
         self._dis_ah = 0.0
         self._dis_cap_start = self.capacity_ah.copy()
+        self._dis_deficit_start = self.deficit_ah.copy()
         self._slope_fit = _LinearFit(n)
         self._trend_fit = _LinearFit(n)
         self._string_fit = _LinearFit(1)
+        self._aligner = CurveAligner(n, ALIGN_BIN * float(np.median(self.rated_ah)), int(1.5 / ALIGN_BIN))
+        self._aligned_t = -math.inf
+        #: each unit's available charge at the present rate relative to the median unit,
+        #: from the alignment of the discharge curves (1 until the discharge shows otherwise)
+        self.rate_rel = np.ones(n)
 
     # -- results ----------------------------------------------------------------------------
     @property
@@ -158,9 +173,13 @@ class SocEstimator:
     def start_discharge(self, t: float) -> None:
         self._dis_start, self._dis_ah = t, 0.0
         self._dis_cap_start = self.capacity_ah.copy()
+        self._dis_deficit_start = self.deficit_ah.copy()
         self._slope_fit.reset()
         self._trend_fit.reset()
         self._string_fit.reset()
+        self._aligner.reset()
+        self._aligned_t = -math.inf
+        self.rate_rel = np.ones(self.spec.units)
 
     def end_discharge(self) -> float:
         """Commit what the discharge taught; returns its Ah."""
@@ -193,6 +212,10 @@ class SocEstimator:
             self._string_fit.add(
                 x, np.array([float(np.sum(v))]), np.ones(1, bool), math.exp(-dt / TREND_TAU_S)
             )
+        self._aligner.add(x, v)
+        if not self.chem.lead_acid and t - self._aligned_t >= ALIGN_EVERY_S:
+            self._aligned_t = t
+            self._align()
         if not (self.cfg.learn_capacity and self.chem.lead_acid):
             return  # a flat OCV curve (Li) makes the slopes meaningless
         self._slope_fit.add(x, v, 1.0 - self.soc < self.cfg.capacity_fit_max_depth)
@@ -209,6 +232,15 @@ class SocEstimator:
         depth_w = w * self._dis_ah / float(np.median(self._dis_cap_start))
         new = (self._dis_cap_start * prior_w + fit_cap * depth_w) / np.maximum(prior_w + depth_w, 1e-9)
         self.capacity_ah = np.where(ok, new, self.capacity_ah)
+
+    def _align(self) -> None:
+        """Update ``rate_rel`` from the curve alignment, weighted by its standard error."""
+        rel, se = self._aligner.estimate()
+        ok = np.isfinite(rel)
+        se = np.maximum(np.where(ok, se, np.inf), ALIGN_MIN_SE)
+        w_prior = 1.0 / ALIGN_PRIOR_SIGMA**2
+        w_new = np.where(ok, 1.0 / se**2, 0.0)
+        self.rate_rel = (w_prior + w_new * np.nan_to_num(rel)) / (w_prior + w_new)
 
     def _available_ah(self, i: float, temp_c: np.ndarray) -> np.ndarray:
         """C10 capacity corrected for the discharge rate (Peukert) and temperature."""
@@ -229,6 +261,11 @@ class SocEstimator:
         # rate- and temperature-dependent capacity (Peukert), minus what is already missing
         avail = self._available_ah(i, temp_c)
         remaining = float(np.min(avail - self.deficit_ah))
+        # units of one design at one rate: a unit that runs through the curve faster than the
+        # median (curve alignment) ends when the median has given that share of its charge
+        if self._dis_start is not None and not self.chem.lead_acid:
+            start = float(np.median(avail - self._dis_deficit_start))
+            remaining = min(remaining, float(np.min(self.rate_rel)) * start - self._dis_ah)
         # the recent voltage trend, extrapolated to the end voltage, can only shorten that
         a, b, ok = self._trend_fit.coefficients()
         x = self._dis_ah
