@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from gateway.core.clock import Clock
 from plugins.simulator import models as m
 from plugins.simulator import scenario as sc
+from plugins.simulator.blockmonitor import BlockMonitor
 from plugins.simulator.bus import SimBus
-from plugins.simulator.devices import BlockMonitor, Device, Host
+from plugins.simulator.devices import Device, Host
 from plugins.simulator.options import SimOptions
 from plugins.simulator.physics import Plant, StringSetup
 from plugins.simulator.sensors import AmbientSensor, AuxModule, CurrentSensor
