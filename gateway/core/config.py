@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.core.alarms.settings import AlarmSettings
 from gateway.core.bus.settings import BusSettings
 from gateway.core.engine.config import EngineConfig
 from gateway.core.model import Chemistry
@@ -162,7 +163,9 @@ class GatewayConfig(Section):
     strings: list[StringConfig] = Field(default_factory=list, description="Battery strings.")
     sensors: SensorsConfig = Field(default_factory=SensorsConfig, description="Site sensors and I/O.")
     engine: EngineConfig = Field(default_factory=EngineConfig, description="Estimation and equalization.")
-    alarms: dict[str, Any] = Field(default_factory=dict, description="Alarm thresholds and behaviour.")
+    alarms: AlarmSettings = Field(
+        default_factory=AlarmSettings, description="Alarm thresholds, delays, latching and the alarm relay."
+    )
     history: TypedEntry | None = Field(None, description="Where history is kept ({type: sqlite}).")
     services: list[TypedEntry] = Field(
         default_factory=list, description="Northbound services; none runs unless listed here."

@@ -189,11 +189,23 @@ class Hub(Component):
         return self._snapshot
 
     def _drive_outputs(self) -> None:
-        """The general-alarm dry contact: AUX relay 0, energized (closed) only while all is well."""
+        """The AUX relays: the general-alarm dry contact, and the thermal-runaway action.
+
+        Relay 0 is energized (closed) only while all is well, so an alarm, a dead gateway and a
+        power loss all open it. ``engine.thermal.action: aux_relay_1`` energizes relay 1 while
+        any string has a thermal runaway, to trip the charger contactor.
+        """
         aux = self.root.sensors.aux
-        if aux is not None:
+        if aux is None:
+            return
+        master = self.masters[aux.bus]
+        with contextlib.suppress(ValueError, KeyError):
+            master.set_relay(aux.address, 0, self.alarms.relay_energized())
+        action = self.root.engine.thermal.action
+        if action:
+            runaway = any(f.code == "thermal_runaway" for e in self.estimates if e for f in e.findings)
             with contextlib.suppress(ValueError, KeyError):
-                self.masters[aux.bus].set_relay(aux.address, 0, self.alarms.relay_energized())
+                master.set_relay(aux.address, int(action.rsplit("_", 1)[1]), runaway)
 
     def _relays(self) -> tuple[bool, ...]:
         aux = self.root.sensors.aux

@@ -15,6 +15,7 @@ from gateway.core.model import Snapshot, StringMode
 from plugins.northbound_snmp import mib
 from plugins.northbound_snmp.config import SnmpConfig
 from plugins.northbound_snmp.instrum import SnapshotInstrumController
+from plugins.northbound_snmp.respcache import ResponseCache
 from plugins.northbound_snmp.values import AgentIdentity, build_table, ups_string_of
 
 log = get_logger("plugins.northbound_snmp")
@@ -81,6 +82,7 @@ class SnmpService(Service):
         self._on_battery_since: float | None = None
         self._watch: asyncio.Task[None] | None = None
         self.malformed = 0  # datagrams pysnmp could not even decode
+        self.cache: ResponseCache | None = ResponseCache() if config.response_cache else None
 
     # ------------------------------------------------------------------ start/stop
     async def start(self) -> None:
@@ -109,38 +111,47 @@ class SnmpService(Service):
         sock = transport.transport.get_extra_info("sockname")
         self.address = (sock[0], sock[1])
 
-        self._guard_receive(eng)
-        depth = setup_users(eng, cfg)
-        if cfg.v2c.enabled and cfg.v2c.community is not None:
-            pconfig.add_v1_system(
-                eng, V2C_SECURITY_NAME, cfg.v2c.community.get_secret_value(), securityName=V2C_SECURITY_NAME
-            )
-            views = [t for v in cfg.v2c.views for t in mib.view_subtrees(v, cfg.enterprise_number)]
-            grant(eng, 2, V2C_SECURITY_NAME, "noAuthNoPriv", views, notify=views)
-            depth = max(depth, *(len(t) for t in views))
+        try:
+            self._guard_receive(eng)
+            depth = setup_users(eng, cfg)
+            if cfg.v2c.enabled and cfg.v2c.community is not None:
+                pconfig.add_v1_system(
+                    eng,
+                    V2C_SECURITY_NAME,
+                    cfg.v2c.community.get_secret_value(),
+                    securityName=V2C_SECURITY_NAME,
+                )
+                views = [t for v in cfg.v2c.views for t in mib.view_subtrees(v, cfg.enterprise_number)]
+                grant(eng, 2, V2C_SECURITY_NAME, "noAuthNoPriv", views, notify=views)
+                depth = max(depth, *(len(t) for t in views))
 
-        ident = AgentIdentity(
-            enterprise_number=cfg.enterprise_number,
-            site_name=site_name,
-            sys_contact=cfg.sys_contact,
-            sys_location=cfg.sys_location or self._site_location(),
-            ups_string=cfg.ups_string,
-            battery_low_soc=cfg.battery_low_soc,
-            battery_depleted_soc=cfg.battery_depleted_soc,
-        )
-        self.instrum = SnapshotInstrumController(
-            self.ctx.snapshot, lambda snap: build_table(snap, ident), self._dynamic(), depth
-        )
-        snmp_context = context.SnmpContext(eng)
-        snmp_context.unregister_context_name(b"")
-        snmp_context.register_context_name(b"", self.instrum)
-        for responder in (
-            cmdrsp.GetCommandResponder,
-            cmdrsp.NextCommandResponder,
-            cmdrsp.BulkCommandResponder,
-            cmdrsp.SetCommandResponder,
-        ):
-            responder(eng, snmp_context)
+            ident = AgentIdentity(
+                enterprise_number=cfg.enterprise_number,
+                site_name=site_name,
+                sys_contact=cfg.sys_contact,
+                sys_location=cfg.sys_location or self._site_location(),
+                ups_string=cfg.ups_string,
+                battery_low_soc=cfg.battery_low_soc,
+                battery_depleted_soc=cfg.battery_depleted_soc,
+            )
+            self.instrum = SnapshotInstrumController(
+                self.ctx.snapshot, lambda snap: build_table(snap, ident), self._dynamic(), depth
+            )
+            snmp_context = context.SnmpContext(eng)
+            snmp_context.unregister_context_name(b"")
+            snmp_context.register_context_name(b"", self.instrum)
+            for responder in (
+                cmdrsp.GetCommandResponder,
+                cmdrsp.NextCommandResponder,
+                cmdrsp.BulkCommandResponder,
+                cmdrsp.SetCommandResponder,
+            ):
+                responder(eng, snmp_context)
+
+        except Exception:
+            eng.close_dispatcher()  # do not leave the socket open when the config is refused
+            self.engine = None
+            raise
 
         self.notifier = Notifier(eng, cfg, self.ctx, self._uptime_ticks)
         self.notifier.start()
@@ -173,13 +184,37 @@ class SnmpService(Service):
         await asyncio.sleep(0)
 
     def _guard_receive(self, eng: Any) -> None:
-        """Count and drop datagrams that pysnmp's decoder chokes on instead of letting them
-        raise out of the event loop callback (pyasn1 raises TypeError on some garbage)."""
+        """Wrap pysnmp's receive path: answer repeated v2c reads from the response cache, and
+        count and drop datagrams that pysnmp's decoder chokes on instead of letting them raise
+        out of the event loop callback (pyasn1 raises TypeError on some garbage)."""
         receive = eng.message_dispatcher.receive_message
+        dispatcher = eng.transport_dispatcher
+        send = dispatcher.send_message
+        (in_pkts,) = eng.get_mib_builder().import_symbols("__SNMPv2-MIB", "snmpInPkts")
+        captured: list[bytes] = []
+        capturing = False
+
+        def send_and_capture(message: bytes, domain: Any, address: Any) -> None:
+            if capturing:
+                captured.append(message)
+            send(message, domain, address)
 
         def guarded(engine: Any, domain: Any, address: Any, message: bytes) -> Any:
+            nonlocal capturing
+            cache, instrum = self.cache, self.instrum
+            k = cache.key(message) if cache is not None and instrum is not None else None
+            version = self.ctx.snapshot().version
+            if k is not None:
+                hit = cache.lookup(version, *k)  # type: ignore[union-attr]
+                if hit is not None:
+                    in_pkts.syntax += 1  # the counters still count every request
+                    send(hit, domain, address)
+                    return None
+                instrum.touched_dynamic = False  # type: ignore[union-attr]
+                captured.clear()
+                capturing = True
             try:
-                return receive(engine, domain, address, message)
+                receive(engine, domain, address, message)
             except Exception as e:
                 self.malformed += 1
                 if self.malformed == 1:  # once: a scanner must not flood the log
@@ -189,8 +224,14 @@ class SnmpService(Service):
                         error=repr(e),
                     )
                 return None
+            finally:
+                capturing = False
+            if k is not None and len(captured) == 1 and not instrum.touched_dynamic:  # type: ignore[union-attr]
+                cache.store(version, k[0], k[1], captured[0])  # type: ignore[union-attr]
+            return None
 
         eng.message_dispatcher.receive_message = guarded
+        dispatcher.send_message = send_and_capture
 
     # ------------------------------------------------------------------ values that change per request
     def _uptime_ticks(self) -> int:

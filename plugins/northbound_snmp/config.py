@@ -166,6 +166,12 @@ class SnmpConfig(ComponentConfig):
         description="Name of the string the standard UPS-MIB "
         "upsBattery group describes; default: the first string.",
     )
+    response_cache: bool = Field(
+        True,
+        description="Answer a repeated v2c request from the "
+        "response pysnmp gave it for the same snapshot version (several "
+        "times faster; v3 is never cached).",
+    )
     battery_low_soc: float = Field(
         0.3, ge=0, le=1, description="upsBatteryStatus says batteryLow below this state of charge (0–1)."
     )

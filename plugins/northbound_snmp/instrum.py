@@ -48,6 +48,8 @@ class SnapshotInstrumController(AbstractMibInstrumController):
         self._names: dict[Oid, rfc1902.ObjectName] = {}
         self._access: dict[tuple[Any, ...], bool] = {}
         self.rebuilds = 0
+        #: set when a request read a per-request value: its response must not be cached
+        self.touched_dynamic = False
 
     # -- the table -------------------------------------------------------------------------
     def _current(self) -> Snapshot:
@@ -66,6 +68,7 @@ class SnapshotInstrumController(AbstractMibInstrumController):
     def _value(self, oid: Oid, snap: Snapshot) -> Value | None:
         fn = self._dynamic.get(oid)
         if fn is not None:
+            self.touched_dynamic = True
             return fn(snap)
         return self._table.get(oid)
 

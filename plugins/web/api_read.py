@@ -111,11 +111,9 @@ def event_dict(e: Event) -> dict[str, Any]:
 async def _events(
     web: WebState, since_id: int, t_from: float | None, t_to: float | None, kind: str | None, limit: int
 ) -> list[Event]:
-    if web.ctx.history is not None:
-        return await web.ctx.history.events(
-            since_id=since_id, t_from=t_from, t_to=t_to, kind=kind, limit=limit
-        )
-    found = [
+    """Events from the history store, completed by those this service saw that the store has
+    not written yet (it writes in batches): a write shows up in the log at once."""
+    recent = [
         e
         for e in web.recent_events
         if e.id > since_id
@@ -123,7 +121,13 @@ async def _events(
         and (t_to is None or e.time <= t_to)
         and (kind is None or e.kind == kind)
     ]
-    return found[:limit]
+    if web.ctx.history is None:
+        return recent[:limit]
+    stored = await web.ctx.history.events(since_id=since_id, t_from=t_from, t_to=t_to, kind=kind, limit=limit)
+    if len(stored) >= limit:
+        return stored
+    last = stored[-1].id if stored else since_id
+    return (stored + [e for e in recent if e.id > last])[:limit]
 
 
 @router.get(
@@ -276,7 +280,8 @@ async def wizard(request: Request, _: Principal = Admin) -> Response:
         return _json(
             {
                 "available": False,
-                "detail": "the addressing wizard needs the bus backend, which this gateway does not have yet",
+                "detail": "the running gateway does not lend its lines to the web service yet; "
+                "use 'cellgate bus address URL --start N' with the gateway stopped",
             }
         )
     return _json({"available": True, **(await backend.state())})

@@ -116,3 +116,15 @@ def test_mains_failure(cellgate_bin: str, tmp_path: Path) -> None:
     ]
     assert 120 < at(events, "raised", "string_discharging") < 120 + 30
     assert 1920 < at(events, "cleared", "string_discharging") < 1920 + 30
+
+
+@pytest.mark.slow
+def test_thermal_runaway_alarms_only_the_hot_block(cellgate_bin: str, tmp_path: Path) -> None:
+    # block 7 of the first string dries out from 60 s on and heats up over hours
+    events = run_scenario(cellgate_bin, tmp_path, "thermal-runaway", 5 * 3600, speed=300)
+    story = alarm_story(events)
+    assert {source for _, _, source in story} == {"strings[0].units[6]"}
+    raised = {(e["code"], e["level"]) for e in events if e["kind"] == "alarm" and e["state"] == "raised"}
+    assert ("unit_temperature_deviation", "alarm") in raised
+    flaps = [s for s in story if s[0] == "cleared"]
+    assert len(flaps) <= 1  # no alarm comes and goes with the noise

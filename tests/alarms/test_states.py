@@ -142,13 +142,26 @@ def test_findings_rise_and_clear_with_the_engine() -> None:
     rig = Rig()
     weak = Finding("weak_unit", "warning", 8, 0.71, "capacity 71 % in the last discharge")
     rig.step(3, string(), findings=[weak])
-    rig.step(3, string(), findings=[(0, Finding("equalization_error", "warning", None, string=None))])
+    equalization = (0, Finding("equalization_error", "warning", None, string=None))
+    rig.step(30, string(), findings=[equalization])
     assert rig.transitions() == [
         ("raised", "weak_unit", "strings[0].units[8]"),
         ("raised", "equalization_error", "strings[0]"),
-        ("cleared", "weak_unit", "strings[0].units[8]"),
     ]
+    rig.step(40, string(), findings=[equalization])  # a finding gone for a minute: its cause is gone
+    assert rig.transitions()[-1] == ("cleared", "weak_unit", "strings[0].units[8]")
     assert rig.events[0].data["finding"] == "capacity 71 % in the last discharge"
+
+
+def test_a_finding_that_comes_and_goes_raises_one_alarm() -> None:
+    rig = Rig()
+    hot = Finding("unit_hot", "warning", 6, 4.0)
+    for _ in range(20):  # an estimate hovering at the engine's limit
+        rig.step(4, string(), findings=[hot])
+        rig.step(4, string(), findings=[])
+    assert rig.transitions() == [("raised", "unit_hot", "strings[0].units[6]")]
+    rig.step(61, string(), findings=[])
+    assert rig.transitions()[-1] == ("cleared", "unit_hot", "strings[0].units[6]")
 
 
 def test_latched_and_unacknowledged_alarms_survive_a_restart() -> None:

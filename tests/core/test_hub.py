@@ -97,7 +97,8 @@ async def test_a_dead_monitor_shows_no_value_and_says_comm_lost(tmp_path):
     dead = snap.strings[0].units[2]
     assert dead.voltage_v is None and dead.temperature_c is None
     assert dead.status == "comm_lost"
-    assert all(u.quality is Quality.GOOD for i, u in enumerate(snap.strings[0].units) if i != 2)
+    # the others answer (at speed 20 a busy machine may let a reading age into "stale")
+    assert all(u.quality in (Quality.GOOD, Quality.STALE) for i, u in enumerate(snap.strings[0].units) if i != 2)
     assert snap.strings[0].voltage_v is None  # a string sum with a unit missing would be a lie
 
 

@@ -134,8 +134,26 @@ def test_runtime_within_10_percent_on_full_outage(replays: dict) -> None:
     assert runtime_median_error(truth, est) <= 0.10
 
 
+def test_lfp_runtime_within_20_percent(replays: dict) -> None:
+    # the failing cell runs through the shared curve faster than the median (curve alignment)
+    truth, est = replays["lfp16-outage"]
+    assert runtime_median_error(truth, est) <= 0.20
+
+
 @pytest.mark.xfail(
-    strict=True, reason="known gap: an LFP cell's capacity is not observable on its flat plateau"
+    strict=True,
+    reason="known gap (13 %): the median cell's charge available at this rate is only known from a "
+    "generic Peukert law, and the failing cell's final knee comes sooner than the alignment says",
+)
+def test_lfp_runtime_within_10_percent(replays: dict) -> None:
+    truth, est = replays["lfp16-outage"]
+    assert runtime_median_error(truth, est) <= 0.10
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: the failing cell's loaded curve is compressed ~1.7x at 2 C (its own rate), "
+    "not 1.43x as its 10-hour capacity; without a rate model the C10 capacity stays unknown for Li",
 )
 def test_lfp_soc_targets(replays: dict) -> None:
     truth, est = replays["lfp16-outage"]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,8 @@ COMMUNITY = "t3st-community"
 USER, AUTH_KEY, PRIV_KEY = "nms-reader", "auth-pass-123", "priv-pass-456"
 V3 = ["-v3", "-l", "authPriv", "-u", USER, "-a", "SHA-256", "-A", AUTH_KEY, "-x", "AES", "-X", PRIV_KEY]
 V2C = ["-v2c", "-c", COMMUNITY]
+ENGINE_ID = "80007ed9056365696c6774657374"
+TRAP_COMMUNITY = "t3st-trap-community"
 
 
 def require(tool: str) -> str:
@@ -33,7 +38,7 @@ def require(tool: str) -> str:
 def base_config(**overrides: Any) -> dict[str, Any]:
     cfg: dict[str, Any] = {
         "port": 0,
-        "engine_id": "80007ed9056365696c6774657374",
+        "engine_id": ENGINE_ID,
         "v2c": {"enabled": True, "community": COMMUNITY},
         "users": [{"name": USER, "auth_key": AUTH_KEY, "priv_key": PRIV_KEY}],
     }
@@ -86,3 +91,86 @@ async def start_agent(tmp_path: Path) -> AsyncIterator[StartAgent]:
     yield start
     for svc in reversed(started):
         await svc.stop()
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class TrapReceiver:
+    """snmptrapd, unprivileged, on a loopback port, printing one line per notification."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_udp_port()
+        self.log = workdir / "snmptrapd.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        conf = self.workdir / "snmptrapd.conf"
+        conf.write_text(
+            f"authCommunity log {TRAP_COMMUNITY}\n"
+            # v3 traps: the agent is authoritative, so the user is keyed to the agent's engine id
+            f"createUser -e 0x{ENGINE_ID} {USER} SHA-256 {AUTH_KEY} AES {PRIV_KEY}\n"
+            # v3 informs: snmptrapd is authoritative, the same user under its own engine id
+            f"createUser {USER} SHA-256 {AUTH_KEY} AES {PRIV_KEY}\n"
+            f"authUser log {USER} authPriv\n"
+            "format2 NOTIFICATION %P | %v\\n\n"
+            "doNotRetainNotificationLogs yes\n"
+        )
+        env = {
+            **os.environ,
+            "MIBS": "",
+            "SNMP_PERSISTENT_DIR": str(self.workdir / "persist"),
+            "SNMPCONFPATH": str(self.workdir),
+        }
+        self.proc = await asyncio.create_subprocess_exec(
+            # a log file, not stdout: snmptrapd block-buffers a pipe but flushes its log file
+            require("snmptrapd"),
+            "-f",
+            "-Lf",
+            str(self.log),
+            "-On",
+            "-C",
+            "-c",
+            str(conf),
+            f"udp:127.0.0.1:{self.port}",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+        )
+        await self.wait_for(lambda: any("NET-SNMP version" in ln for ln in self.lines), 10)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+
+    @property
+    def notifications(self) -> list[str]:
+        return [ln for ln in self.lines if ln.startswith("NOTIFICATION")]
+
+    async def wait_for(self, cond, timeout: float) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                raise AssertionError("snmptrapd output:\n" + "\n".join(self.lines))
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.proc.wait(), 5)
+            if self.proc.returncode is None:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+@pytest.fixture
+async def trapd(tmp_path: Path) -> AsyncIterator[TrapReceiver]:
+    rx = TrapReceiver(tmp_path)
+    await rx.start()
+    yield rx
+    await rx.stop()

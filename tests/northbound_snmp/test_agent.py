@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -230,3 +231,24 @@ async def test_a_port_in_use_is_a_clear_error_at_start(start_agent) -> None:
         s.bind(("127.0.0.1", 0))
         with pytest.raises(RuntimeError, match=r"cannot listen on 127\.0\.0\.1"):
             await start_agent(port=s.getsockname()[1])
+
+
+async def test_repeated_v2c_reads_come_from_the_response_cache_but_uptime_does_not(start_agent) -> None:
+    svc = await start_agent()
+    answers = []
+    for _ in range(3):
+        rc, out, err = await net_snmp("snmpget", *V2C, "-On", target(svc), f"{UNIT}.5.7", f"{UNIT}.12.7")
+        assert rc == 0, err
+        answers.append(parse_numeric(out))
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][f"{UNIT}.12.7"] == "1"
+    assert svc.cache.hits == 2  # net-snmp changes the request-id, the rest is the same request
+
+    ticks = []
+    for _ in range(2):
+        rc, out, err = await net_snmp("snmpget", *V2C, "-On", target(svc), "1.3.6.1.2.1.1.3.0")
+        assert rc == 0, err
+        ticks.append(int(out.split("(")[1].split(")")[0]))
+        await asyncio.sleep(0.3)
+    assert ticks[1] > ticks[0]  # a per-request value is never answered from the cache
+    assert svc.cache.hits == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import dataclasses
 import io
@@ -171,3 +172,38 @@ async def test_overview_is_gzipped_for_clients_that_accept_it(site: Site) -> Non
     assert packed.headers["content-encoding"] == "gzip"
     assert packed.json() == plain.json()  # httpx undoes the gzip: same document
     assert int(packed.headers["content-length"]) < len(plain.content) / 3
+
+
+class _History:
+    """A history store that has written events up to id 2 so far, and knows only voltage_v."""
+
+    def __init__(self, stored: list) -> None:
+        self.stored = stored
+
+    async def events(self, *, since_id=0, t_from=None, t_to=None, kind=None, limit=1000):
+        return [e for e in self.stored if e.id > since_id][:limit]
+
+    async def series(self, source, fields, t_from, t_to, resolution="auto"):
+        if fields != ["voltage_v"]:
+            raise ValueError(f"unknown field {fields[0]!r} for unit history")
+        return {"t": [t_from], "voltage_v": [13.5]}
+
+
+async def test_history_store_answers_and_recent_events_fill_its_gap(site: Site) -> None:
+    from gateway.core.events import Event
+
+    published = [
+        site.web.ctx.events.publish(Event(time=T0 + i, kind="alarm", code=f"c{i}", message=str(i)))
+        for i in range(4)
+    ]
+    await asyncio.sleep(0.05)
+    site.web.ctx.history = _History(published[:2])  # the store lags two events behind
+    h = site.bearer("viewer")
+    events = (await site.client.get("/api/v1/events?kind=alarm", headers=h)).json()
+    assert [e["code"] for e in events] == ["c0", "c1", "c2", "c3"]
+    q = f"source=strings[0].units[0]&from={T0}&to={T0 + 60}"
+    r = await site.client.get(f"/api/v1/history?{q}&fields=voltage_v", headers=h)
+    assert r.json()["series"]["voltage_v"] == [13.5]
+    r = await site.client.get(f"/api/v1/history?{q}&fields=ri_ohm", headers=h)
+    assert r.status_code == 400
+    assert "unknown field" in r.json()["detail"]

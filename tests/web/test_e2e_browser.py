@@ -61,6 +61,7 @@ strings:
     current_sensor: {{bus: bus2, address: 100}}
 sensors:
   ambient: {{bus: bus1, address: 110}}
+history: {{type: sqlite}}
 authenticators: [{{type: local}}]
 services:
   - {{type: web, host: 127.0.0.1, port: {port}}}

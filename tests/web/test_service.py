@@ -53,6 +53,13 @@ async def test_https_with_a_self_signed_certificate_made_on_first_start(service)
         assert "server" not in r.headers
         spec = (await client.get("/api/v1/openapi.json")).json()
         assert "/api/v1/overview" in spec["paths"]
+    # the listening socket says TCP, so asyncio turns Nagle off on each connection (else every
+    # response body waits 40 ms for the client's delayed ACK)
+    assert all(sock.proto == socket.IPPROTO_TCP for _, _, sock in svc._servers)
+    async with _client(svc) as client:
+        r = await client.get("/static/app.css", headers={"Accept-Encoding": "gzip"})
+        assert r.headers["content-encoding"] == "gzip"
+        assert "--alarm" in r.text
     # plain http on the https port is refused, never served
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.port}", timeout=5) as plain:
         with pytest.raises(httpx.HTTPError):

@@ -92,7 +92,7 @@ class AlarmBook:
     def active_alarms(self) -> list[Alarm]:
         return [a for a in self._alarms.values() if a.active]
 
-    def keys(self) -> list[Key]:
+    def tracked(self) -> list[Key]:
         return list(self._trackers)
 
     # --------------------------------------------------------------- updates

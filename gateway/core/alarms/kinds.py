@@ -69,14 +69,15 @@ KINDS: dict[str, AlarmKind] = {
         _K("ambient_temperature_low", "site", "low", "°C", "Ambient temperature low", 60.0),
         _K("ambient_humidity_high", "site", "high", "%", "Ambient humidity high", 60.0),
         _K("line_comm_lost", "line", "flag", "", "RS-485 line lost", 5.0),
-        # folded in from the engine's findings (level chosen by the engine)
-        _K("thermal_runaway", "unit", "flag", "", "Thermal runaway", 0.0, 0.0, True),
-        _K("equalization_error", "unit", "flag", "", "Equalization error", 0.0),
-        _K("psoc_too_long", "unit", "flag", "", "Partial state of charge too long", 0.0),
-        _K("weak_unit", "unit", "flag", "", "Weak unit", 0.0),
-        _K("low_capacity", "unit", "flag", "", "Low capacity", 0.0),
-        _K("ri_outlier", "unit", "flag", "", "Ri far from the string's other units", 0.0),
-        _K("unit_hot", "unit", "flag", "", "Unit warmer than its neighbours", 0.0),
+        # folded in from the engine's findings (level chosen by the engine); a finding must stay
+        # away for a minute before its alarm clears, so an estimate hovering at its limit does not flap
+        _K("thermal_runaway", "unit", "flag", "", "Thermal runaway", 0.0, 60.0, True),
+        _K("equalization_error", "unit", "flag", "", "Equalization error", 0.0, 60.0),
+        _K("psoc_too_long", "unit", "flag", "", "Partial state of charge too long", 0.0, 60.0),
+        _K("weak_unit", "unit", "flag", "", "Weak unit", 0.0, 60.0),
+        _K("low_capacity", "unit", "flag", "", "Low capacity", 0.0, 60.0),
+        _K("ri_outlier", "unit", "flag", "", "Ri far from the string's other units", 0.0, 60.0),
+        _K("unit_hot", "unit", "flag", "", "Unit warmer than its neighbours", 0.0, 60.0),
         _K("alarm_flood", "site", "flag", "", "Too many alarms: further ones are counted, not raised"),
     )
 }

@@ -55,7 +55,6 @@ class AlarmManager:
             self.thresholds, self.profiles, self.book.demand, settings.temperature_compensation
         )
         self._t = clock.now()
-        self._finding_keys: set[Key] = set()
         self._unit_status: dict[tuple[int, int], str] = {}
         self.suppressed = 0  # raises refused because of the max_active bound
 
@@ -119,10 +118,9 @@ class AlarmManager:
             old = demands.get(d.key)
             if old is None or old.level == HOLD or level_rank(d.level) > level_rank(old.level):
                 demands[d.key] = d
-        for key in self._finding_keys - seen:  # a finding no longer reported: its cause is gone
-            if key not in demands and key[0] not in _COMPUTED:
+        for key in self.book.tracked():  # a finding no longer reported: its cause is gone
+            if key[0] not in _COMPUTED and key not in seen and key not in demands:
                 demands[key] = Demand(key[0], key[1], None, self._limits(key[0], None, None))
-        self._finding_keys = seen
 
     def _limits(self, code: str, string: int | None, position: int | None) -> Limits:
         return self.thresholds.get(code, string, position) if code in KINDS else Limits()

@@ -1,9 +1,9 @@
 """Relative capacity of each unit from the shape of its voltage-vs-Ah curve during a discharge.
 
-Units of one design run through one loaded-voltage curve against depth of discharge (Ah over
-their own capacity), shifted by their resistance and calibration: a unit with less capacity runs
-through it faster. Stretching each unit's curve along the Ah axis onto the string's median curve
-gives its capacity relative to the median (differential-voltage alignment). It works wherever the
+Units of one design run through one loaded-voltage curve against depth of discharge, shifted by
+their resistance and calibration: a unit with less charge available at this current runs through
+it faster. Stretching each unit's curve along the Ah axis onto the string's median curve gives
+that charge relative to the median's (differential-voltage alignment). It works wherever the
 curve has features, such as the knees and the plateau step of LFP, where a plain slope does not.
 """
 
@@ -28,7 +28,7 @@ def _at(curve: np.ndarray, pos: np.ndarray) -> np.ndarray:
     ok = (lo >= 0) & (lo + 1 < bins)
     lo_c = np.clip(lo, 0, max(bins - 2, 0))
     hi_c = np.clip(lo + 1, 0, bins - 1)
-    out = curve[lo_c] * (1.0 - frac) + curve[hi_c] * frac
+    out: np.ndarray = curve[lo_c] * (1.0 - frac) + curve[hi_c] * frac
     out[~ok] = math.nan
     return out
 
@@ -94,10 +94,8 @@ class CurveAligner:
         cost = np.full((STRETCH.size, n), math.nan)
         count = np.zeros((STRETCH.size, n))
         for j, s in enumerate(STRETCH):
-            if s >= 1.0:
-                r = _at(u, x[k_ref] / s - 0.5) - ref2[k_ref]
-            else:
-                r = u_late - _at(ref2, x * s - 0.5)
+            # s >= 1: the unit is ahead, map the median's points into it; else the reverse
+            r = _at(u, x[k_ref] / s - 0.5) - ref2[k_ref] if s >= 1.0 else u_late - _at(ref2, x * s - 0.5)
             ok = np.isfinite(r)
             m = ok.sum(axis=0)
             rz = np.where(ok, r, 0.0)

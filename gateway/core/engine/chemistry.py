@@ -29,6 +29,9 @@ class ChemistryParams:
     full_current_c: float  # "small": below this many C10 amperes
     ocv_rest_s: float  # rest needed before the terminal voltage is an OCV
     float_v_per_cell: float  # charger set point if none is configured
+    #: a string this high per cell (median) is held by a charger: float, not rest; well above
+    #: the relaxed OCV of a full unit, below any float set point
+    charger_v_per_cell: float
     eq_floor_v_per_cell: float  # equalization never pulls a unit below this
     weak_drop_v_per_cell: float  # under load, this far below the median = weak
     #: float current rises e-fold per this many volts/cell of polarisation (Tafel slope)
@@ -54,6 +57,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         full_current_c=0.01,
         ocv_rest_s=7200.0,
         float_v_per_cell=2.27,
+        charger_v_per_cell=2.20,
         eq_floor_v_per_cell=2.23,
         weak_drop_v_per_cell=0.03,
         tafel_v_per_cell=_TAFEL_LEAD,
@@ -73,6 +77,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         full_current_c=0.01,
         ocv_rest_s=7200.0,
         float_v_per_cell=2.23,
+        charger_v_per_cell=2.18,
         eq_floor_v_per_cell=2.18,
         weak_drop_v_per_cell=0.03,
         tafel_v_per_cell=_TAFEL_LEAD,
@@ -92,6 +97,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         full_current_c=0.05,
         ocv_rest_s=1800.0,
         float_v_per_cell=3.40,
+        charger_v_per_cell=3.38,
         eq_floor_v_per_cell=3.35,
         weak_drop_v_per_cell=0.03,
         tafel_v_per_cell=0.02,
@@ -111,6 +117,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         full_current_c=0.05,
         ocv_rest_s=1800.0,
         float_v_per_cell=2.65,
+        charger_v_per_cell=2.55,
         eq_floor_v_per_cell=2.55,
         weak_drop_v_per_cell=0.03,
         tafel_v_per_cell=0.02,
@@ -130,6 +137,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         full_current_c=0.01,
         ocv_rest_s=7200.0,
         float_v_per_cell=1.42,
+        charger_v_per_cell=1.38,
         eq_floor_v_per_cell=1.38,
         weak_drop_v_per_cell=0.03,
         tafel_v_per_cell=0.03,
@@ -177,14 +185,17 @@ def monitor_model(name: str) -> MonitorModel:
 
 def ocv_per_cell(p: ChemistryParams, soc: np.ndarray, temp_c: np.ndarray) -> np.ndarray:
     """Open-circuit voltage per cell at ``soc`` and ``temp_c``."""
-    v = np.interp(soc, p.ocv_soc, p.ocv_v_per_cell)
-    return v + p.ocv_temp_coeff_v_per_c * (np.nan_to_num(temp_c, nan=25.0) - 25.0)
+    v: np.ndarray = np.interp(soc, p.ocv_soc, p.ocv_v_per_cell) + p.ocv_temp_coeff_v_per_c * (
+        np.nan_to_num(temp_c, nan=25.0) - 25.0
+    )
+    return v
 
 
 def soc_from_ocv(p: ChemistryParams, v_per_cell: np.ndarray, temp_c: np.ndarray) -> np.ndarray:
     """SOC whose OCV (temperature-compensated) is ``v_per_cell``; clipped to 0–1."""
     v25 = v_per_cell - p.ocv_temp_coeff_v_per_c * (np.nan_to_num(temp_c, nan=25.0) - 25.0)
-    return np.interp(v25, p.ocv_v_per_cell, p.ocv_soc)
+    soc: np.ndarray = np.interp(v25, p.ocv_v_per_cell, p.ocv_soc)
+    return soc
 
 
 def ocv_slope(p: ChemistryParams, soc: np.ndarray) -> np.ndarray:

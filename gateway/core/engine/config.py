@@ -132,9 +132,10 @@ class EqualizationConfig(_Section):
 
     enabled: bool = Field(True, description="Command bypass duties at all (false: always 0).")
     strategy: Literal["median", "mean", "full"] = Field(
-        "mean",
-        description="Target: median = pull high units to the median (cheapest); mean = string voltage / N; "
-        "full = toward the lowest unit (tightest, most heat and float current).",
+        "median",
+        description="Target: median = pull only the units above the median down to it (default: "
+        "cheapest, ~+11 % float current); mean = string voltage / N (also lifts the low units, "
+        "~+18 %); full = toward the lowest unit (tightest, most heat and float current).",
     )
     charger_v_per_cell: float | None = Field(
         None,
@@ -142,10 +143,10 @@ class EqualizationConfig(_Section):
         description="Target this charger set point (V/cell) instead of the measured string voltage / N.",
     )
     deadband_v_per_cell: float = Field(
-        0.002, ge=0, description="No action while a unit is within this of the target (V/cell)."
+        0.001, ge=0, description="No action while a unit is within this of the target (V/cell)."
     )
     hysteresis_v_per_cell: float = Field(
-        0.001, ge=0, description="A bypass holds until the unit is this far below the deadband."
+        0.0005, ge=0, description="A bypass holds until the unit is this far below the deadband."
     )
     response_time_s: float = Field(
         7200.0,
@@ -189,7 +190,9 @@ class ThermalConfig(_Section):
     )
     action: str | None = Field(
         None,
-        description="Action on thermal runaway, e.g. 'aux_relay_1' (charger contactor); null = alarm only.",
+        pattern=r"^aux_relay_[01]$",
+        description="Action on thermal runaway: 'aux_relay_1' energizes AUX relay 1 while a runaway is "
+        "active (wire it to the charger contactor's trip input); null = alarm only.",
     )
 
 
@@ -203,7 +206,15 @@ class DischargeConfig(_Section):
         0.2, gt=0, description="...and at least this many amperes (current sensor offsets)."
     )
     rest_current_a: float = Field(
-        0.06, ge=0, description="|I| below this is rest (zero within the sensor's offset)."
+        0.06,
+        ge=0,
+        description="|I| below this (or below rest_current_c, whichever is larger) is zero within the "
+        "current sensor's offset: float or rest, told apart by the voltage.",
+    )
+    rest_current_c: float = Field(
+        0.0005,
+        ge=0,
+        description="The same in C10 amperes (a 100 Ah string floats at ~1 mA/Ah = 0.001 C).",
     )
     end_hold_s: float = Field(
         20.0, ge=0, description="A discharge ends after the current stayed above -threshold this long."

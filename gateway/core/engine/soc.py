@@ -101,7 +101,8 @@ class SocEstimator:
     # -- results ----------------------------------------------------------------------------
     @property
     def soc(self) -> np.ndarray:
-        return np.clip(1.0 - self.deficit_ah / self.capacity_ah, 0.0, 1.0)
+        soc: np.ndarray = np.clip(1.0 - self.deficit_ah / self.capacity_ah, 0.0, 1.0)
+        return soc
 
     def string_soc(self) -> float:
         """Charge the string delivers before its first unit is empty, over the smallest capacity."""
@@ -246,11 +247,12 @@ class SocEstimator:
         """C10 capacity corrected for the discharge rate (Peukert) and temperature."""
         rate = np.minimum((self.capacity_ah / 10.0 / max(i, 1e-6)) ** (self.peukert - 1.0), 1.0)
         temp = np.nan_to_num(temp_c, nan=25.0)
-        return (
+        avail: np.ndarray = (
             self.capacity_ah
             * rate
             * np.clip(1.0 + self.chem.capacity_temp_coeff_per_c * (temp - 25.0), 0.3, 1.2)
         )
+        return avail
 
     def runtime_s(self, current_a: float, v: np.ndarray, temp_c: np.ndarray) -> float:
         """Seconds at the present power until the first unit or the string reaches its end voltage."""

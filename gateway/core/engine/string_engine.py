@@ -46,11 +46,14 @@ class StringEngine:
             n, hc, hc.weak_unit_drop_v_per_cell or self.chem.weak_drop_v_per_cell, cells
         )
         dc = self.config.discharge
-        self.thermal = ThermalWatch(n, self.config.thermal, dc.rest_current_a)
+        self.thermal = ThermalWatch(
+            n, self.config.thermal, max(dc.rest_current_a, dc.rest_current_c * spec.rated_capacity_ah)
+        )
         self.psoc = PsocTracker(n, hc)
         c10_a = spec.rated_capacity_ah / 10.0
         self.eq = Equalizer(n, cells, c10_a, self.config.equalization, self.chem, self.model)
         self.threshold_a = max(dc.min_current_a, dc.current_c * spec.rated_capacity_ah)
+        self.rest_current_a = max(dc.rest_current_a, dc.rest_current_c * spec.rated_capacity_ah)
         self.mode = Mode.REST
         self._t: float | None = None
         self._current = math.nan
@@ -84,14 +87,14 @@ class StringEngine:
         self._v = np.where(fresh, m.voltage_v, self._v)
         self._temp = np.where(np.isfinite(m.temperature_c), m.temperature_c, self._temp)
         v, temp = self._v, self._temp
-        raw = self._raw_mode(i_now)
+        raw = self._raw_mode(i_now, v)
         reports = self._update_mode(t, raw)
         if m.bypass_current_a is not None:
             bypass = np.nan_to_num(np.asarray(m.bypass_current_a, float), nan=0.0)
         else:
             bypass = self.eq.duty * self.eq.bypass_a  # what the monitors applied since last cycle
         unit_i = (i_avg if math.isfinite(i_avg) else 0.0) - bypass
-        if math.isfinite(i_avg) and abs(i_avg) <= self.config.discharge.rest_current_a:
+        if math.isfinite(i_avg) and abs(i_avg) <= self.rest_current_a:
             unit_i = -bypass  # zero within the sensor's offset: do not integrate the offset
         if dt > 0:
             self.soc.update(t, dt, i_avg, unit_i, self.mode, v, temp, raw is Mode.DISCHARGE)
@@ -136,16 +139,23 @@ class StringEngine:
             discharge_reports=reports,
         )
 
-    def _raw_mode(self, i: float) -> Mode:
+    def _raw_mode(self, i: float, v: np.ndarray) -> Mode:
+        """Mode from the string current and, when it is small, the voltage.
+
+        A string on float draws ~1 mA/Ah, often within the current sensor's offset, so a small
+        current alone cannot tell float from rest: a charger holds the units well above their
+        relaxed OCV (lead-acid > 2.20 V/cell), a string at rest sits near it.
+        """
         if not math.isfinite(i):
             return self.mode
         if i < -self.threshold_a:
             return Mode.DISCHARGE
         if i > self.threshold_a:
             return Mode.CHARGE
-        if i > self.config.discharge.rest_current_a:
-            return Mode.FLOAT
-        return Mode.REST
+        if np.isfinite(v).any():
+            held = float(np.nanmedian(v)) / self.spec.cells_per_unit >= self.chem.charger_v_per_cell
+            return Mode.FLOAT if held and i > -self.rest_current_a else Mode.REST
+        return Mode.FLOAT if i > self.rest_current_a else Mode.REST
 
     def _update_mode(self, t: float, raw: Mode) -> list[DischargeReport]:
         if raw is Mode.DISCHARGE:

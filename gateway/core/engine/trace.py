@@ -119,35 +119,18 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
 def load_settings(config_path: str | Path) -> tuple[EngineConfig, dict[str, Any] | None]:
     """The ``engine:`` settings and the first string (as a dict) of a root config file.
 
-    Uses the gateway's own validating loader when present, so errors read the same as in
-    ``cellgate run``; otherwise validates just the parts the engine needs.
+    Validated by the gateway's own loader (with the installed plugins), so errors read the
+    same as in ``cellgate run``.
     """
-    path = Path(config_path)
+    from gateway.core.config import ConfigError, load_config
+    from gateway.plugins import load_plugins
+
     try:
-        from gateway.core.config import load_config  # type: ignore[attr-defined]
-    except ImportError:
-        load_config = None
-    if load_config is not None:
-        cfg = load_config(path)
-        engine = getattr(cfg, "engine", None)
-        engine = (
-            engine
-            if isinstance(engine, EngineConfig)
-            else EngineConfig.model_validate(engine.model_dump() if engine is not None else {})
-        )
-        strings = list(getattr(cfg, "strings", []) or [])
-        first = _string_dict(strings[0]) if strings else None
-        return engine, first
-    raw = yaml.safe_load(path.read_text()) or {}
-    engine = EngineConfig.model_validate(raw.get("engine") or {})
-    strings = raw.get("strings") or []
-    return engine, (strings[0] if strings else None)
-
-
-def _string_dict(s: Any) -> dict[str, Any]:
-    if hasattr(s, "model_dump"):
-        return dict(s.model_dump())
-    return dict(s)
+        root = load_config(Path(config_path), load_plugins()).root
+    except ConfigError as e:
+        raise ValueError(str(e)) from None
+    first = root.strings[0].model_dump(mode="json") if root.strings else None
+    return root.engine, first
 
 
 def spec_from_string(s: dict[str, Any]) -> StringSpec:

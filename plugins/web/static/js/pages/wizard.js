@@ -9,7 +9,8 @@ export async function mount(view, ctx) {
   try {
     const state = await get("/bus/wizard");
     if (!state.available) {
-      view.append(notice("Not available in this version: the addressing wizard needs the bus backend, which this gateway does not provide yet. Address monitors with the monitor vendor's tool for now.", "warn"));
+      view.append(notice("Not available in the web UI yet: the running gateway does not lend its RS-485 lines to the web service. Address new monitors with the command-line wizard while the gateway is stopped:", "warn"),
+        h("pre", { class: "panel body" }, "cellgate bus address /dev/ttyUSB0 --baud 19200 --start 25 --count 4\n\n# then press each new monitor's address button when asked; its LED blinks once it has its id"));
     } else {
       view.append(h("pre", { class: "panel body" }, JSON.stringify(state, null, 2)));
     }
