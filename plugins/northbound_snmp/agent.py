@@ -261,14 +261,18 @@ class SnmpService(Service):
 
     async def _watch_discharge(self) -> None:
         """Remember when the UPS string started discharging (upsSecondsOnBattery)."""
+        clock = self.ctx.clock
+        # one look per simulated second, but at most ten per real second at high --speed
+        period = min(60.0, max(1.0, clock.speed * 0.1))
         while True:
-            s = ups_string_of(self.ctx.snapshot(), self.config.ups_string)
+            snap = self.ctx.snapshot()
+            s = ups_string_of(snap, self.config.ups_string)
             if s is not None and s.mode is StringMode.DISCHARGE:
                 if self._on_battery_since is None:
-                    self._on_battery_since = self.ctx.clock.now()
+                    self._on_battery_since = snap.time or clock.now()
             else:
                 self._on_battery_since = None
-            await self.ctx.clock.sleep(1.0)
+            await clock.sleep(period)
 
     def _site_name(self) -> str:
         cfg = self.ctx.config

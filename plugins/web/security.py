@@ -11,7 +11,8 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyCookie, HTTPBearer
 
 from gateway.core.commands import ROLES, Actor
 from plugins.web.sessions import COOKIE_NAME, CSRF_HEADER, Session
@@ -39,7 +40,21 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="cellgate"'})
 
 
-async def current(request: Request) -> Principal:
+# declared for the OpenAPI spec (securitySchemes), so clients and fuzzers see how to log in;
+# the checks themselves are ours below, with clearer refusals
+_BEARER_SCHEME = HTTPBearer(auto_error=False, description="an API token: cellgate token create NAME")
+_COOKIE_SCHEME = APIKeyCookie(
+    name=COOKIE_NAME,
+    auto_error=False,
+    description="browser session from POST /api/v1/session; writes need X-CSRF-Token",
+)
+
+
+async def current(
+    request: Request,
+    _bearer: object = Security(_BEARER_SCHEME),
+    _cookie: object = Security(_COOKIE_SCHEME),
+) -> Principal:
     """The caller, whatever their role and even with a forced password change pending."""
     web = web_state(request)
     source = client_address(request)

@@ -147,3 +147,22 @@ async def test_acknowledging_an_alarm_reaches_the_engine_and_the_view(site: Site
     assert next(a for a in alarms if a["id"] == 1)["acked_by"] == "operator1"
     r = await site.client.post("/api/v1/alarms/999/ack", headers=site.bearer("operator"))
     assert r.status_code == 404
+
+
+async def test_the_live_stream_needs_a_login(site: Site) -> None:
+    r = await site.client.get("/api/v1/live")
+    assert r.status_code == 401
+    r = await site.client.get("/api/v1/live", headers={"Authorization": "Bearer cgt_made_up"})
+    assert r.status_code == 401
+
+
+async def test_the_ui_is_public_but_hardened(site: Site) -> None:
+    r = await site.client.get("/")
+    assert r.status_code == 200
+    assert '<script type="module" src="/static/js/app.js">' in r.text
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY"
+    assert (await site.client.get("/static/vendor/uplot/LICENSE")).status_code == 200
+    assert (await site.client.get("/static/../plugin.py")).status_code == 404
+    spec = (await site.client.get("/api/v1/openapi.json")).json()
+    assert spec["info"]["title"] == "cellgate API"
