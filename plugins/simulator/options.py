@@ -49,6 +49,13 @@ class SimOptions(ComponentConfig):
         True,
         description="Chargers lower the float voltage when the batteries are warm (−3 mV/K/cell for VRLA).",
     )
+    charger_trip_relay: int | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="AUX relay (0 or 1) wired to the chargers' trip input: while that coil is ON every "
+        "charger is disconnected (the load stays on the mains); null = not wired.",
+    )
     current_sensor_range_a: Literal[100, 200, 500, 1000] = Field(
         100, description="Rated range of the CS current sensors, A."
     )

@@ -116,6 +116,8 @@ class Plant:
         s_cells = np.bincount(si, weights=cells, minlength=self.n_strings)
         self.string_cells = s_cells
         self.mains_on = np.ones(self.n_strings, dtype=bool)
+        # a tripped charger (thermal-runaway action) leaves the string open; the load stays on mains
+        self.charger_on = np.ones(self.n_strings, dtype=bool)
         self.boost_until = np.full(self.n_strings, -np.inf)
         self.load_cut_off = np.zeros(self.n_strings, dtype=bool)
         self.charger_limit_a = np.array(
@@ -222,7 +224,8 @@ class Plant:
             ups = current - (vs * current + self.ups_power_w) / (vs + current * dvs)
             ups = np.minimum(ups, 0.0)
             on_battery = ~self.mains_on & ~self.load_cut_off
-            current = np.where(self.mains_on, charger, np.where(on_battery, ups, 0.0))
+            charging = self.mains_on & self.charger_on
+            current = np.where(charging, charger, np.where(on_battery, ups, 0.0))
         ib = current[si] - self.bypass_a - self.short_current_a
         r_pol = np.where(eta >= 0.0, r_charge, r_discharge)
         self.eta_v = eta

@@ -16,6 +16,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from gateway.core.components import GatewayContext, Service
+from gateway.core.logging import get_logger
 from plugins.auth_local.authenticator import LocalAuthConfig, LocalAuthenticator
 from plugins.web.app import create_app
 from plugins.web.config import WebConfig
@@ -24,6 +25,8 @@ from plugins.web.tls import ensure_self_signed, self_signed_names
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
+
+log = get_logger("plugins.web")
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -122,6 +125,8 @@ class WebService(Service):
         except BaseException:
             await self.stop()
             raise
+        shown = "localhost" if self.config.host in ("0.0.0.0", "::") else self.config.host
+        log.info("web UI listening", url=f"https://{shown}:{self.port}/", listen=self.config.host)
 
     @staticmethod
     def _uvicorn_options() -> dict[str, object]:

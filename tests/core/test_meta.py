@@ -66,3 +66,17 @@ def test_readme_commands_exist_in_the_makefile():
     used = set(re.findall(r"\bmake ([a-z][a-z-]*)", readme))
     assert {"run", "test"} <= used
     assert used <= targets, f"README mentions make targets the Makefile lacks: {used - targets}"
+
+
+def test_the_example_configs_validate(monkeypatch):
+    """config/cellgate.yaml and config/examples/*.yaml are valid with their secrets in the environment."""
+    from gateway.core.config import load_config
+
+    pl = load_plugins()
+    for path in [ROOT / "config/cellgate.yaml", *sorted((ROOT / "config/examples").glob("*.yaml"))]:
+        for var in re.findall(r"\{env: *([A-Z0-9_]+)\}", path.read_text()):
+            monkeypatch.setenv(var, "example-secret-1234")
+        loaded = load_config(path, pl)
+        assert loaded.root.strings, path
+    services = {name for name, _ in load_config(ROOT / "config/examples/all-services.yaml", pl).services}
+    assert services == set(pl.registry.names("service")), "all-services.yaml must enable every service"

@@ -127,6 +127,12 @@ class PolledDriver(MonitorDriver):
     def encode_relay(self, relay: int, on: bool) -> WriteOp | None:
         return None
 
+    def encode_relay_timeout(self, seconds: int) -> WriteOp | None:
+        """Relay refresh timeout (profile: HR10 of the AUX module); None for devices without relays."""
+        if not (self.has_identity and self.relays):
+            return None
+        return WriteOp(WRITE_REGISTER, 10, (max(0, min(3600, int(seconds))),))
+
     def encode_identify(self, seconds: int) -> WriteOp | None:
         return WriteOp(WRITE_REGISTER, 6, (max(0, min(600, int(seconds))),)) if self.has_identity else None
 

@@ -6,7 +6,9 @@ gateway clock (simulated time may run faster); reply timeouts and line silences 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class BusSettings(BaseModel):
@@ -61,6 +63,14 @@ class BusSettings(BaseModel):
         description="BYPASS_WDOG written to every monitor on join; bypass duties are re-sent after "
         "half of it (gateway time) so they never expire while wanted.",
     )
+    relay_timeout_s: int = Field(
+        30,
+        ge=0,
+        le=3600,
+        description="Relay timeout written to every AUX module on join (its HR10): a relay left ON "
+        "falls back to OFF this long after the gateway last refreshed it, so a dead gateway opens "
+        "the fail-safe alarm contact. ON relays are re-sent every third of it; 0 = never expires.",
+    )
     ri_interval_h: float = Field(
         6.0,
         gt=0.0,
@@ -80,3 +90,14 @@ class BusSettings(BaseModel):
         le=300.0,
         description="Longest real-time wait between attempts to reopen a line that disappeared.",
     )
+
+    @model_validator(mode="after")
+    def _relays_refreshed_in_time(self) -> Self:
+        # ON relays are refreshed from the cycle's writes: a cycle slower than a third of the
+        # timeout would let a wanted relay drop out between two refreshes
+        if self.relay_timeout_s and self.cycle_s * 3 > self.relay_timeout_s:
+            raise ValueError(
+                f"relay_timeout_s ({self.relay_timeout_s} s) must be 0 or at least 3 × cycle_s "
+                f"({self.cycle_s:g} s), so ON relays are refreshed before they expire"
+            )
+        return self

@@ -97,6 +97,9 @@ class UnitState:
     # relays: wanted vs last written
     wanted_relays: dict[int, bool] = field(default_factory=dict)
     written_relays: dict[int, bool] = field(default_factory=dict)
+    #: gateway clock of each relay's last write: ON relays are refreshed before HR10 expires them
+    relay_written_at: dict[int, float] = field(default_factory=dict)
+    relay_timeout_written: bool = False
 
     @property
     def address(self) -> int:
@@ -113,6 +116,7 @@ class UnitState:
         self.written_duties = None
         self.watchdog_written = False
         self.written_relays.clear()
+        self.relay_timeout_written = False
         self.last_seq = None
 
 

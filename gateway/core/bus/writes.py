@@ -1,13 +1,15 @@
 """The writes a bus master sends after its reads: watchdog, Ri measurements, bypass duties, relays.
 
 Bypass duties go out only when changed, before the monitor's watchdog would expire them,
-or when a monitor reports that it did expire one. Ri measurements are staggered over the
-interval, at most ``ri_concurrent`` at a time on a line, only while permitted, bypass paused.
-All of this schedule follows the gateway clock.
+or when a monitor reports that it did expire one. Relays likewise: the AUX module gets its
+relay timeout on join and ON relays are refreshed before it, so a dead gateway opens them.
+Ri measurements are staggered over the interval, at most ``ri_concurrent`` at a time on a
+line, only while permitted, bypass paused. All of this schedule follows the gateway clock.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from gateway.core.bus.driver import WriteOp
@@ -62,7 +64,8 @@ class WriteScheduler:
                     busy += 1
                 if unit.driver.has_bypass:
                     await self._bypass(unit, now)
-                await self._relays(unit)
+                if unit.driver.relays:
+                    await self._relays(unit, now)
             except (ReplyTimeout, CrcError, ExceptionReply) as e:
                 # Stays pending: the next cycle tries again; the poll counts the unit's health.
                 log.debug("write failed", line=self.m.name, address=unit.address, error=str(e))
@@ -111,11 +114,20 @@ class WriteScheduler:
         unit.bypass_written_at = now
         unit.last_flags = unit.last_flags - {"watchdog_expired"}
 
-    async def _relays(self, unit: UnitState) -> None:
+    async def _relays(self, unit: UnitState, now: float) -> None:
+        """Relays that changed, the timeout once per join, and every ON relay before it expires."""
+        timeout = self.settings.relay_timeout_s
+        if not unit.relay_timeout_written:
+            op: WriteOp | None = unit.driver.encode_relay_timeout(timeout)
+            if op is not None:
+                await self.m.transact(unit.address, op)
+            unit.relay_timeout_written = True
         for relay, on in sorted(unit.wanted_relays.items()):
-            if unit.written_relays.get(relay) == on:
+            due = on and bool(timeout) and now - unit.relay_written_at.get(relay, -math.inf) >= timeout / 3
+            if unit.written_relays.get(relay) == on and not due:
                 continue
-            op: WriteOp | None = unit.driver.encode_relay(relay, on)
+            op = unit.driver.encode_relay(relay, on)
             if op is not None:
                 await self.m.transact(unit.address, op)
                 unit.written_relays[relay] = on
+                unit.relay_written_at[relay] = now
