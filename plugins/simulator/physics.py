@@ -287,4 +287,5 @@ class Plant:
         """Per string: AC ripple current RMS (rectifier on mains, inverter on battery)."""
         base = np.array([0.01 * s.rated_capacity_ah for s in self.setups])
         on = base + 0.02 * np.abs(self.string_current_a)
-        return np.where(self.mains_on, on, 0.15 * np.abs(self.string_current_a))
+        on_inverter = 0.15 * np.abs(self.string_current_a)
+        return np.where(self.mains_on, np.where(self.charger_on, on, 0.0), on_inverter)

@@ -163,7 +163,8 @@ def control(world: World, line: str | None, command: str) -> dict[str, Any]:
     """Run one control command; the answer is a JSON-able dict.
 
     ``press ADDRESS [HOLD_S]`` · ``press serial=N [HOLD_S]`` · ``event {JSON}`` ·
-    ``state STRING POSITION`` · ``string STRING`` · ``registers ADDRESS`` · ``stats`` · ``devices``
+    ``state STRING POSITION`` · ``string STRING`` · ``registers ADDRESS`` · ``coils ADDRESS`` ·
+    ``stats`` · ``devices``
     """
     words = command.strip().split(maxsplit=1)
     if not words:
@@ -189,6 +190,8 @@ def control(world: World, line: str | None, command: str) -> dict[str, Any]:
         if verb == "registers":
             regs = world.registers(int(rest), line)
             return {"ok": True, "input": regs["input"], "holding": regs["holding"]}
+        if verb == "coils":
+            return {"ok": True, "coils": world.coils(int(rest), line)}
         if verb == "stats":
             return {"ok": True, "stats": world.bus(line).stats.__dict__}
         if verb == "devices":

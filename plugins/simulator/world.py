@@ -76,6 +76,7 @@ class World(Host):
             )
             for k, (line, baud) in enumerate(site.lines.items())
         }
+        self.aux: AuxModule | None = None
         self._build_devices()
         for line, baud in site.lines.items():
             self.set_line_baud(line, baud)
@@ -120,9 +121,8 @@ class World(Host):
                 AmbientSensor(self, self.site.ambient.address, self.new_serial(), seed=seed)
             )
         if self.site.aux is not None:
-            self.buses[self.site.aux.bus].devices.append(
-                AuxModule(self, self.site.aux.address, self.new_serial(), seed=seed)
-            )
+            self.aux = AuxModule(self, self.site.aux.address, self.new_serial(), seed=seed)
+            self.buses[self.site.aux.bus].devices.append(self.aux)
         for dev in blocks[len(blocks) - self.options.factory_fresh :] if self.options.factory_fresh else []:
             dev.address = m.UNADDRESSED_ID
 
@@ -136,6 +136,7 @@ class World(Host):
         dt = self.options.step_s
         while self.t + dt <= t:
             self._run_events(self.t)
+            self._wire_chargers(self.t)
             self.plant.step(dt, self.ambient_c_at(self.t))
             self.t += dt
             for dev in list(self._active):
@@ -143,6 +144,14 @@ class World(Host):
                 if not dev.bypass_active():
                     self._active.discard(dev)
         self._run_events(t)
+
+    def _wire_chargers(self, t: float) -> None:
+        """``charger_trip_relay``: the AUX coil (its timeout included) trips every charger."""
+        k = self.options.charger_trip_relay
+        if k is None or self.aux is None:
+            return
+        self.aux.update(t)
+        self.plant.charger_on[:] = not self.aux.relays[k]
 
     def sync(self) -> None:
         """Catch up with the clock."""
@@ -223,6 +232,15 @@ class World(Host):
         dev.update(now)
         return {"input": dev.input_registers(now), "holding": dev.holding_registers(now)}
 
+    def coils(self, address: int, line: str | None = None) -> list[bool]:
+        """The relay coils of the AUX module at ``address`` now (expired ones read OFF)."""
+        self.sync()
+        dev = self.monitor(address, line)
+        if not isinstance(dev, AuxModule):
+            raise KeyError(f"the device at address {address} has no relays")
+        dev.update(self.elapsed())
+        return list(dev.relays)
+
     def unit_state(self, string: int, position: int) -> dict[str, float]:
         """True physical values of one battery (what an ideal instrument would read)."""
         self.sync()
@@ -249,6 +267,7 @@ class World(Host):
             "ripple_a": float(p.ripple_a()[string]),
             "mains_on": bool(p.mains_on[string]),
             "load_cut_off": bool(p.load_cut_off[string]),
+            "charger_on": bool(p.charger_on[string]),
         }
 
     def press_button(
