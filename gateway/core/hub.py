@@ -203,7 +203,9 @@ class Hub(Component):
             master.set_relay(aux.address, 0, self.alarms.relay_energized())
         action = self.root.engine.thermal.action
         if action:
-            runaway = any(f.code == "thermal_runaway" for e in self.estimates if e for f in e.findings)
+            runaway = any(
+                f.code == "thermal_runaway" for e in self.estimates if e for f in e.findings
+            ) or self.alarms.any_active("thermal_runaway")
             with contextlib.suppress(ValueError, KeyError):
                 master.set_relay(aux.address, int(action.rsplit("_", 1)[1]), runaway)
 

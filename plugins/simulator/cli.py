@@ -1,7 +1,7 @@
 """``cellgate simulate``: the simulator out of process, on TCP (raw RTU) or a pty, for real tools.
 
 The first line on stdout is where to connect (``tcp://127.0.0.1:PORT`` or ``/dev/pts/N``);
-then stdin takes control commands (``press 247``, ``event {...}``, ``state 0 3``), each
+then stdin takes control commands (``press 247``, ``event {...}``, ``state 0 3``, ``coils 120``), each
 answered by one JSON line on stdout. Logs and notes go to stderr.
 """
 
@@ -39,6 +39,7 @@ _OPTION_FLAGS = (
     "factory_fresh",
     "latency_ms",
     "ups_power_w",
+    "charger_trip_relay",
 )
 
 
@@ -87,6 +88,12 @@ class SimulateCommand(CliCommand):
         run.add_argument("--unit-spread", type=float, help="scale of unit-to-unit spread (0 = identical)")
         run.add_argument("--initial-soc", type=float, help="state of charge at start (default 1)")
         run.add_argument("--ups-power-w", type=float, help="UPS load per string on mains failure")
+        run.add_argument(
+            "--charger-trip-relay",
+            type=int,
+            choices=[0, 1],
+            help="AUX relay wired to the chargers' trip input (ON = chargers off)",
+        )
         run.add_argument("--latency-ms", type=float, help="device turnaround after the silence (default 3)")
         run.add_argument("--crc-error-rate", type=float, help="share of replies with a corrupted byte")
         run.add_argument("--drop-rate", type=float, help="share of replies lost")

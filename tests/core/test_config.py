@@ -179,7 +179,10 @@ def test_yes_no_on_off_are_strings_not_booleans(tmp_path):
 
 
 def test_bus_polling_settings_are_validated_with_the_file(tmp_path, plugins):
-    bad = GOOD.replace("    options: {delay_s: 0.01}\n", "    options: {delay_s: 0.01}\n    polling: {cycle_s: -1, retires: 2}\n")
+    bad = GOOD.replace(
+        "    options: {delay_s: 0.01}\n",
+        "    options: {delay_s: 0.01}\n    polling: {cycle_s: -1, retires: 2}\n",
+    )
     msgs = errors(tmp_path, plugins, bad)
     assert any(":8: lines[0].polling.cycle_s:" in m for m in msgs)
     assert any(":8: lines[0].polling.retires: unknown key" in m for m in msgs)

@@ -56,8 +56,14 @@ async def test_the_snapshot_fills_with_every_unit_and_sensor(tmp_path):
     gw = make_gateway(tmp_path)
     await gw.start()
     try:
-        snap = await wait_for(lambda s: all(u.quality is Quality.GOOD for u in s.units)
-                              and s.strings[0].current_a is not None and s.ambient_c is not None, gw)
+        snap = await wait_for(
+            lambda s: (
+                all(u.quality is Quality.GOOD for u in s.units)
+                and s.strings[0].current_a is not None
+                and s.ambient_c is not None
+            ),
+            gw,
+        )
     finally:
         await gw.stop()
     s = snap.strings[0]
@@ -70,7 +76,8 @@ async def test_the_snapshot_fills_with_every_unit_and_sensor(tmp_path):
     assert s.voltage_v == pytest.approx(sum(u.voltage_v for u in s.units), abs=1e-3)
     assert s.spread_v == pytest.approx(max(u.voltage_v for u in s.units) - min(u.voltage_v for u in s.units))
     assert s.mode in (StringMode.FLOAT, StringMode.REST, StringMode.CHARGE)
-    assert snap.lines[0].state == "up" and snap.lines[0].requests > 0
+    assert snap.lines[0].state == "up"
+    assert snap.lines[0].requests > 0
     assert snap.version > 1
 
 
@@ -95,10 +102,13 @@ async def test_a_dead_monitor_shows_no_value_and_says_comm_lost(tmp_path):
     finally:
         await gw.stop()
     dead = snap.strings[0].units[2]
-    assert dead.voltage_v is None and dead.temperature_c is None
+    assert dead.voltage_v is None
+    assert dead.temperature_c is None
     assert dead.status == "comm_lost"
     # the others answer (at speed 20 a busy machine may let a reading age into "stale")
-    assert all(u.quality in (Quality.GOOD, Quality.STALE) for i, u in enumerate(snap.strings[0].units) if i != 2)
+    assert all(
+        u.quality in (Quality.GOOD, Quality.STALE) for i, u in enumerate(snap.strings[0].units) if i != 2
+    )
     assert snap.strings[0].voltage_v is None  # a string sum with a unit missing would be a lie
 
 
@@ -114,17 +124,21 @@ async def test_commands_are_checked_executed_and_logged_with_their_sender(tmp_pa
         bad = await gw.ctx.commands.submit(Command("request_ri", {"string": 0, "position": 99}, operator))
     finally:
         await gw.stop()
-    assert not refused.ok and "needs role operator" in refused.message
+    assert not refused.ok
+    assert "needs role operator" in refused.message
     assert done.ok
-    assert not bad.ok and "no unit" in bad.message
+    assert not bad.ok
+    assert "no unit" in bad.message
     events = []
     while not sub.queue.empty():
         e = sub.queue.get_nowait()
         if e.kind == "command":
             events.append(e)
     assert [(e.actor.user, e.actor.source, e.actor.via, e.data["ok"]) for e in events] == [
-        ("vera", "192.0.2.7", "web", False), ("otto", "192.0.2.8", "modbus", True),
-        ("otto", "192.0.2.8", "modbus", False)]
+        ("vera", "192.0.2.7", "web", False),
+        ("otto", "192.0.2.8", "modbus", True),
+        ("otto", "192.0.2.8", "modbus", False),
+    ]
 
 
 async def test_learnt_state_is_saved_on_stop_and_restored(tmp_path):
@@ -136,7 +150,8 @@ async def test_learnt_state_is_saved_on_stop_and_restored(tmp_path):
         await gw.stop()
     state_file = tmp_path / "state" / "state" / "engine.json"
     state = json.loads(state_file.read_text())
-    assert len(state["engines"]) == 1 and "alarms" in state
+    assert len(state["engines"]) == 1
+    assert "alarms" in state
     gw2 = make_gateway(tmp_path)
     await gw2.start()  # must load what the first run saved without complaint
     await gw2.stop()

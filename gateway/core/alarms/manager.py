@@ -325,6 +325,12 @@ class AlarmManager:
         need = level_rank(self.settings.relay.level)
         return any(level_rank(a.level) >= need for a in self.book.active_alarms())
 
+    def any_active(self, code: str) -> bool:
+        """True while an alarm of this kind is active anywhere, latched ones too (actions such as
+        the thermal-runaway charger trip hold until the alarm is acknowledged, not just until the
+        symptom fades — a tripped charger itself stops the rising float current)."""
+        return any(a.code == code for a in self.book.active_alarms())
+
     def relay_energized(self) -> bool:
         """The dry contact is normally closed: energized (closed) only while all is well, so a
         general alarm, a dead gateway and a power loss all open it."""

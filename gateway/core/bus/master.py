@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from gateway.core.bus.driver import BROADCAST, PolledDriver, Reading
@@ -72,6 +72,8 @@ class BusMaster:
         self.writes.schedule_ri_start(ctx.clock.monotonic())
         self.state = "down"
         self._task: asyncio.Task[None] | None = None
+        #: held for each cycle, and by whoever borrows the line between cycles (see exclusive)
+        self._line_lock = asyncio.Lock()
         self._stopping = False
         self._open = False
         self._reopen_backoff = 0.25
@@ -131,23 +133,41 @@ class BusMaster:
             units_comm_lost=sum(1 for u in self.units.values() if u.comm_lost),
         )
 
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[RtuClient]:
+        """Borrow the line between two cycles: ``async with master.exclusive() as rtu: ...``.
+
+        Polling waits while the block runs and resumes after it, so borrowers keep their
+        blocks short (one exchange or two) to keep the line's cycle time. Raises
+        :class:`LineDown` when the line is not open (reopening keeps the master's backoff).
+        """
+        async with self._line_lock:
+            if not self._open:
+                await self._try_open()
+                if not self._open:
+                    raise LineDown(f"{self.transport.url} is not open")
+            yield self.rtu
+
     # ------------------------------------------------------------------ the loop
     async def run_once(self) -> CycleResult:
         """Open the line if needed and run one cycle now (the CLI's ``bus poll --once``)."""
-        if not self._open:
-            await self._try_open(force=True)
-        result = await self._cycle()
+        async with self._line_lock:
+            if not self._open:
+                await self._try_open(force=True)
+            result = await self._cycle()
         self.on_cycle(result)
         return result
 
     async def _run(self) -> None:
         clock = self.ctx.clock
         while not self._stopping:
-            if not self._open:
-                await self._try_open()
             started = clock.monotonic()
             try:
-                result = await self._cycle()
+                async with self._line_lock:
+                    started = clock.monotonic()  # a borrower may have held the line until now
+                    if not self._open:
+                        await self._try_open()
+                    result = await self._cycle()
                 self.on_cycle(result)
             except asyncio.CancelledError:
                 raise

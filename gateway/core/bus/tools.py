@@ -24,7 +24,15 @@ from gateway.core.bus.driver import (
     WriteOp,
 )
 from gateway.core.bus.master import BusMaster
-from gateway.core.bus.rtu import BusError, CrcError, ExceptionReply, LineTiming, ReplyTimeout, RtuClient
+from gateway.core.bus.rtu import (
+    BusError,
+    CrcError,
+    ExceptionReply,
+    LineDown,
+    LineTiming,
+    ReplyTimeout,
+    RtuClient,
+)
 from gateway.core.bus.settings import BusSettings
 from gateway.core.bus.units import MonitorBinding
 from gateway.core.components import GatewayContext, Transport
@@ -32,6 +40,7 @@ from gateway.core.model import ChannelReading, SensorReading
 
 IDENTITY_BLOCK = ReadBlock(READ_INPUT, IDENTITY_ADDRESS, IDENTITY_COUNT)
 FACTORY_RESET = WriteOp(WRITE_REGISTER, 9, (0x5AA5,))
+IDENTIFY = 6  # holding register: blink the identify LED for N seconds
 
 
 @dataclass(frozen=True)
@@ -162,39 +171,80 @@ class WizardError(Exception):
     """The wizard cannot go on (address taken, two devices in learn mode)."""
 
 
+class TwoInLearnMode(WizardError):
+    """Two devices took the offered address at once; both were reset to 247."""
+
+
+def model_name(names: Mapping[int, str], ident: Identity) -> str:
+    """The driver name of a device's model code, or ``code N`` for a model no driver knows."""
+    return names.get(ident.model_code, f"code {ident.model_code}")
+
+
+async def ensure_free(rtu: RtuClient, address: int) -> None:
+    """Raise :class:`WizardError` when a device already answers at ``address``."""
+    if await read_identity(rtu, address, attempts=2) is not None:
+        raise WizardError(f"address {address} is already used by another device")
+
+
+async def offer_address(rtu: RtuClient, address: int) -> Identity | None:
+    """One try: offer ``address`` at 247, then ask ``address`` who it is (None: nobody took it yet).
+
+    Factory-fresh devices all answer at 247, so their replies collide: the wizard does not
+    read at 247 but offers ADDRESS there; only a device in learn mode takes it, and the new
+    address answering cleanly is the proof. A garbled answer there means two devices took
+    it: both are reset to 247 and :class:`TwoInLearnMode` is raised. A failed transport
+    (:class:`LineDown`) is raised as is.
+    """
+    try:
+        await rtu.write(LEARN_ADDRESS, PolledDriver.encode_address(address))
+    except LineDown:
+        raise
+    except BusError:
+        pass  # fresh devices refuse (exception 03) and collide; what counts is who answers next
+    try:
+        return Identity.from_registers(await rtu.read(address, IDENTITY_BLOCK))
+    except CrcError:
+        for _ in range(3):  # the reset must reach every device that took the address
+            try:
+                await rtu.write(address, FACTORY_RESET)
+            except LineDown:
+                raise
+            except BusError:
+                pass
+        raise TwoInLearnMode(
+            f"two devices were in learn mode at once and both took address {address}; both were "
+            "reset to 247. Press one button at a time."
+        ) from None
+    except LineDown:
+        raise
+    except BusError:
+        return None
+
+
+async def identify(rtu: RtuClient, address: int, seconds: int) -> None:
+    """Make the device at ``address`` blink its LED (a courtesy: failure is ignored)."""
+    try:
+        await rtu.write(address, WriteOp(WRITE_REGISTER, IDENTIFY, (seconds,)))
+    except LineDown:
+        raise
+    except BusError:
+        pass
+
+
 async def assign_next(
     rtu: RtuClient, address: int, wait_s: float, say: Callable[[str], None], poll_s: float = 0.5
 ) -> Identity | None:
-    """Wait for one device in learn mode, give it ``address``, return its identity (None: nobody came).
-
-    Factory-fresh devices all answer at 247, so their replies collide: the wizard does not
-    read at 247 but offers ADDRESS there again and again; only a device in learn mode takes
-    it, and the new address answering cleanly is the proof.
-    """
-    if await read_identity(rtu, address, attempts=2) is not None:
-        raise WizardError(f"address {address} is already used by another device")
+    """Wait for one device in learn mode, give it ``address``, return its identity (None: nobody came)."""
+    await ensure_free(rtu, address)
     end = time.monotonic() + wait_s
     while time.monotonic() < end:
         try:
-            await rtu.write(LEARN_ADDRESS, PolledDriver.encode_address(address))
-        except BusError:
-            pass  # fresh devices refuse (exception 03) and collide; what counts is who answers next
-        try:
-            ident = Identity.from_registers(await rtu.read(address, IDENTITY_BLOCK))
-        except CrcError:
-            for _ in range(3):  # the reset must reach every device that took the address
-                try:
-                    await rtu.write(address, FACTORY_RESET)
-                except BusError:
-                    pass
-            raise WizardError(
-                f"two devices were in learn mode at once and both took address {address}; both were "
-                "reset to 247. Press one button at a time."
-            ) from None
-        except BusError:
-            await asyncio.sleep(poll_s)
-            continue
-        return ident
+            ident = await offer_address(rtu, address)
+        except LineDown:
+            ident = None  # the CLI keeps trying until its wait ends, as with silence
+        if ident is not None:
+            return ident
+        await asyncio.sleep(poll_s)
     return None
 
 
@@ -218,16 +268,19 @@ async def address_wizard(
         say(f"press the address button of the next device for 1 s (it gets address {address})")
         try:
             ident = await assign_next(rtu, address, wait_s, say)
-        except WizardError as e:
+        except TwoInLearnMode as e:
             say(f"problem: {e}")
             continue
+        except WizardError as e:
+            say(f"problem: {e}; stopping")  # asking again would find the same device there
+            break
         if ident is None:
             say(f"no device entered learn mode within {wait_s:.0f} s; stopping")
             break
-        model = names.get(ident.model_code, f"code {ident.model_code}")
+        model = model_name(names, ident)
         try:
-            await rtu.write(address, WriteOp(WRITE_REGISTER, 6, (identify_s,)))
-        except BusError:
+            await identify(rtu, address, identify_s)
+        except LineDown:
             pass  # blinking is a courtesy; the address is set
         say(
             f"address {address}: {model}, serial {ident.serial}, firmware {ident.firmware_text} "

@@ -89,6 +89,7 @@ class SocEstimator:
         self._dis_ah = 0.0
         self._dis_cap_start = self.capacity_ah.copy()
         self._dis_deficit_start = self.deficit_ah.copy()
+        self._dis_temp_c = np.full(n, 25.0)
         self._slope_fit = _LinearFit(n)
         self._trend_fit = _LinearFit(n)
         self._string_fit = _LinearFit(1)
@@ -175,6 +176,9 @@ class SocEstimator:
         self._dis_start, self._dis_ah = t, 0.0
         self._dis_cap_start = self.capacity_ah.copy()
         self._dis_deficit_start = self.deficit_ah.copy()
+        # Capacity tables hold for the temperature a discharge starts at: its own heating
+        # (I²R, most in a weak unit) is already part of them, so it must not count again.
+        self._dis_temp_c = np.where(np.isfinite(self._temp_last), self._temp_last, 25.0)
         self._slope_fit.reset()
         self._trend_fit.reset()
         self._string_fit.reset()
@@ -261,7 +265,7 @@ class SocEstimator:
         i = -current_a
         v_string = float(np.nansum(v)) if np.isfinite(v).any() else math.nan
         # rate- and temperature-dependent capacity (Peukert), minus what is already missing
-        avail = self._available_ah(i, temp_c)
+        avail = self._available_ah(i, self._dis_temp_c if self._dis_start is not None else temp_c)
         remaining = float(np.min(avail - self.deficit_ah))
         # units of one design at one rate: a unit that runs through the curve faster than the
         # median (curve alignment) ends when the median has given that share of its charge
