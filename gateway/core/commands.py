@@ -92,4 +92,9 @@ COMMAND_KINDS: dict[str, tuple[str, str]] = {
         "admin",
         "string: int, position: int | None, ri_ohm: float | None (None = current Ri)",
     ),
+    "wizard_start": (
+        "admin",
+        "line: str, start: int (1–246) — address new monitors on a line, one button at a time",
+    ),
+    "wizard_stop": ("admin", "line: str — end the line's addressing wizard"),
 }

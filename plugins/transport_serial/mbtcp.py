@@ -34,6 +34,14 @@ class MbtcpOptions(LineOptions):
     """Options of a Modbus TCP gateway line."""
 
     connect_timeout_s: float = Field(3.0, gt=0, le=60, description="Give up connecting after this long.")
+    gateway_timeout_s: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="The gateway's own response timeout. A gateway serves one request at a time: "
+        "before the next request, wait up to this long (from the last request) for the late answer "
+        "to one the master gave up on, so that requests do not queue up behind it. 0 = never wait.",
+    )
 
 
 class MbapError(ConnectionError):
@@ -53,6 +61,7 @@ class MbtcpTransport(StreamTransport):
         self._rtu = FramerRTU(DecodePDU(is_server=False))
         self._last_tid = 0
         self._expected_tid: int | None = None  # the transaction whose reply we are waiting for
+        self._sent_at = 0.0  # monotonic time of the last request
         self._reply = bytearray()  # the rebuilt RTU reply, handed out by read()
         #: replies dropped: stale transactions and the gateway's "device silent" exceptions
         self.dropped = 0
@@ -79,29 +88,50 @@ class MbtcpTransport(StreamTransport):
     async def write(self, data: bytes) -> None:
         unit, pdu = rtu_request_parts(data)
         self._require()
+        if self._expected_tid is not None:
+            await self._settle()
         self._last_tid = self._last_tid % 0xFFFF + 1  # 1..65535: never 0, which some gateways echo blindly
         self._expected_tid = None if unit == BROADCAST else self._last_tid
         self._reply.clear()
         aio: Any = self._aio
         aio.write(self._mbap.encode(pdu, unit, self._last_tid))
+        self._sent_at = time.monotonic()
 
     async def read(self, size: int, timeout: float) -> bytes:
         end = time.monotonic() + max(0.0, timeout)
         while True:
-            proto = self._require()
-            self._take_frames(proto)
+            self._take_frames(self._require())
             if self._reply:
                 out = bytes(self._reply[:size])
                 del self._reply[:size]
                 return out
-            remaining = end - time.monotonic()
-            if remaining <= 0:
+            if not await self._more_data(end):
                 return b""
-            proto.arrived.clear()
-            try:
-                await asyncio.wait_for(proto.arrived.wait(), remaining)
-            except TimeoutError:
-                return b""
+
+    async def _settle(self) -> None:
+        """Let the gateway finish the last transaction (late reply or its 0x0B) before a new one."""
+        assert isinstance(self.config, MbtcpOptions)
+        end = self._sent_at + self.config.gateway_timeout_s
+        while self._expected_tid is not None:
+            self._take_frames(self._require())
+            if self._expected_tid is None or not await self._more_data(end):
+                break
+        if self._reply:
+            self.dropped += 1  # answered after all, too late for the master
+        self._expected_tid = None
+
+    async def _more_data(self, end: float) -> bool:
+        """Wait until more bytes arrive (True) or the monotonic time ``end`` passes (False)."""
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            return False
+        proto = self._require()
+        proto.arrived.clear()
+        try:
+            await asyncio.wait_for(proto.arrived.wait(), remaining)
+        except TimeoutError:
+            return False
+        return True
 
     def reset_input(self) -> None:
         # Only what was rebuilt for the caller: the TCP buffer may hold half an MBAP frame,

@@ -271,17 +271,3 @@ async def config(request: Request, _: Principal = Admin) -> Response:
     else:
         data = root
     return _json(redact(data))
-
-
-@router.get("/bus/wizard", summary="The addressing wizard's state (needs the bus backend) (admin)")
-async def wizard(request: Request, _: Principal = Admin) -> Response:
-    backend = getattr(web_state(request).ctx, "addressing", None)
-    if backend is None:
-        return _json(
-            {
-                "available": False,
-                "detail": "the running gateway does not lend its lines to the web service yet; "
-                "use 'cellgate bus address URL --start N' with the gateway stopped",
-            }
-        )
-    return _json({"available": True, **(await backend.state())})

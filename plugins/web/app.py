@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import __version__
-from plugins.web import api_auth, api_read, api_write, live
+from plugins.web import api_auth, api_read, api_wizard, api_write, live
 from plugins.web.state import WebState
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -78,7 +78,7 @@ def create_app(web: WebState, *, https: bool = True) -> ASGIApp:
         redoc_url=None,  # the Swagger UI would need a CDN
     )
     app.state.web = web
-    for module in (api_auth, api_read, api_write, live):
+    for module in (api_auth, api_read, api_write, api_wizard, live):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -164,6 +164,10 @@ class RelayIn(_In):
     on: bool
 
 
+class WizardStartIn(_In):
+    start: int = Field(ge=1, le=246, description="the id the first monitor gets; the next ones count up")
+
+
 class RiBaselineIn(_In):
     position: int | None = Field(None, ge=1, description="unit position; omitted = every unit")
     ri_ohm: float | None = Field(None, gt=0, allow_inf_nan=False, description="omitted = current Ri")

@@ -19,6 +19,7 @@ from plugins.web.config import WebConfig
 from plugins.web.serialize import SnapshotCache
 from plugins.web.sessions import SessionStore
 from plugins.web.trends import TrendBuffer
+from plugins.web.wizard_board import WizardBoard
 
 if TYPE_CHECKING:
     from plugins.auth_local.authenticator import LocalAuthenticator
@@ -49,6 +50,7 @@ class WebState:
         self.cache = SnapshotCache()
         self.trends = TrendBuffer(config.trend_points, config.trend_interval_s)
         self.recent_events: deque[Event] = deque(maxlen=RECENT_EVENTS)
+        self.wizards = WizardBoard()
         self.listeners: set[asyncio.Queue[Event]] = set()
         self.shutting_down = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -79,6 +81,7 @@ class WebState:
         assert self._subscription is not None
         async for event in self._subscription:
             self.recent_events.append(event)
+            self.wizards.observe(event)
             for queue in list(self.listeners):
                 if queue.full():  # a stalled browser loses its oldest events, never blocks us
                     queue.get_nowait()

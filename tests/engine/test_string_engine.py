@@ -57,6 +57,23 @@ def test_discharge_lowers_soc_reports_and_enters_psoc() -> None:
     assert est.psoc_time_s.min() > 72 * 3600.0
 
 
+def _runtime_after_discharge(temp_before: float, heating_c: float) -> float:
+    eng = StringEngine(SPEC)
+    for k in range(10):
+        eng.step(meas(k * 10.0, 0.1, temp=temp_before))
+    est = None
+    for k in range(60):  # 10 min at 50 A, warming by heating_c
+        est = eng.step(meas(100.0 + k * 10.0, -50.0, v=12.2, temp=temp_before + heating_c * k / 59))
+    assert est is not None
+    return est.runtime_s
+
+
+def test_runtime_counts_the_temperature_before_the_discharge_not_its_own_heating() -> None:
+    cool = _runtime_after_discharge(25.0, 0.0)
+    assert _runtime_after_discharge(25.0, 10.0) == pytest.approx(cool, rel=1e-6)
+    assert _runtime_after_discharge(35.0, 0.0) > cool * 1.03  # a warm string delivers more
+
+
 def test_float_charge_acceptance_resets_soc_to_full() -> None:
     eng = StringEngine(SPEC)
     eng.soc.deficit_ah[:] = 5.0

@@ -35,6 +35,13 @@ FINDING_ONLY = frozenset(
     }
 )
 _COMPUTED = frozenset(KINDS) - FINDING_ONLY
+#: an engine finding that only repeats what another alarm of the same unit already says is held,
+#: so one cause raises one alarm (a block whose Ri rose is also an Ri outlier; a hot block is off
+#: the string's average temperature)
+SUBSUMED_BY: dict[str, tuple[str, ...]] = {
+    "ri_outlier": ("unit_ri_rise", "unit_ri_high"),
+    "unit_hot": ("unit_temperature_deviation", "thermal_runaway"),
+}
 
 
 class AlarmManager:
@@ -103,6 +110,7 @@ class AlarmManager:
         for d in self.checker.site(ambient_c, humidity_pct):
             demands[d.key] = d
         self._fold_findings(findings, demands)
+        self._hold_duplicates(demands)
         self._bound_lines(strings, lines, demands)
         self._bound_strings(strings, demands)
         self._feed(demands)
@@ -121,6 +129,17 @@ class AlarmManager:
         for key in self.book.tracked():  # a finding no longer reported: its cause is gone
             if key[0] not in _COMPUTED and key not in seen and key not in demands:
                 demands[key] = Demand(key[0], key[1], None, self._limits(key[0], None, None))
+
+    def _hold_duplicates(self, demands: dict[Key, Demand]) -> None:
+        for (code, source), d in demands.items():
+            covers = SUBSUMED_BY.get(code)
+            if not covers or d.level in (None, HOLD):
+                continue
+            for other in covers:
+                od = demands.get((other, source))
+                if (od is not None and od.level in ("warning", "alarm")) or self.book.active((other, source)):
+                    d.level = HOLD  # an alarm raised before the other one stays as it is
+                    break
 
     def _limits(self, code: str, string: int | None, position: int | None) -> Limits:
         return self.thresholds.get(code, string, position) if code in KINDS else Limits()
