@@ -47,15 +47,16 @@ def build(path: Path) -> None:
                 T0 + 60 * int(m),
                 60,
                 int(v[m]),
-                int(v[m]) - 30,
-                int(v[m]) + 30,
+                -30,  # min and max are stored as offsets from the mean
+                30,
                 2500,
-                2490,
-                2510,
+                -10,
+                10,
                 40000,
-                40000,
-                40000,
-                *([10000] * (cols - 9)),
+                0,
+                0,
+                *([10000, 0, 0] * ((cols - 10) // 3)),
+                0,
             )
             for m in minutes
         ]
@@ -71,7 +72,8 @@ def reference_ms(path: Path, source_id: int, columns: str) -> float:
     for _ in range(REPEAT):
         t0 = time.perf_counter()
         conn.execute(
-            "SELECT t, voltage_v_mean, voltage_v_min, voltage_v_max, temperature_c_mean FROM r1m_unit "
+            "SELECT t, voltage_v_mean, voltage_v_mean + voltage_v_min, voltage_v_mean + voltage_v_max, "
+            "temperature_c_mean FROM r1m_unit "
             "WHERE src = ? AND t >= ? AND t <= ? ORDER BY t",
             (source_id, T0, T0 + DAYS * 86400),
         ).fetchall()

@@ -38,8 +38,11 @@ def _no_leftover_threads():
     yield
     deadline = time.monotonic() + 3.0
     while True:
-        left = [t for t in threading.enumerate() if t not in before and t.is_alive()
-                and not t.name.startswith(("asyncio_", "ThreadPoolExecutor"))]
+        left = [
+            t
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.name.startswith(("asyncio_", "ThreadPoolExecutor"))
+        ]
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.05)

@@ -181,6 +181,12 @@ class GatewayConfig(Section):
         lines = {ln.name for ln in self.lines}
         if len(lines) != len(self.lines):
             raise ValueError("two lines have the same name")
+        relay = self.alarms.relay
+        if relay.enabled and self.engine.thermal.action == f"aux_relay_{relay.aux_relay}":
+            raise ValueError(
+                f"engine.thermal.action and alarms.relay both use AUX relay {relay.aux_relay}: "
+                "give the thermal-runaway trip its own relay"
+            )
         return self
 
 

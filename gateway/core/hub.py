@@ -18,6 +18,7 @@ from gateway.core.alarms.kinds import KINDS
 from gateway.core.alarms.manager import AlarmManager
 from gateway.core.bus.master import BusMaster
 from gateway.core.bus.units import CycleResult, bindings_for_line
+from gateway.core.bus.wizard import Wizards
 from gateway.core.commands import COMMAND_KINDS, Command, CommandResult
 from gateway.core.components import Component, EmptyConfig, GatewayContext, HistorySink
 from gateway.core.engine import StringEngine, StringEstimate, StringSpec
@@ -60,6 +61,7 @@ class Hub(Component):
                 self._on_cycle,
                 line.polling,
             )
+        self.wizards = Wizards(self.masters, ctx.events, ctx.clock)  # addressing, one session per line
         self.engines = [
             StringEngine(
                 StringSpec(
@@ -99,6 +101,7 @@ class Hub(Component):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.wizards.close()  # sessions borrow their lines: end them before the masters stop
         for master in reversed(list(self.masters.values())):
             await master.stop()
         self._save_state()
@@ -191,16 +194,19 @@ class Hub(Component):
     def _drive_outputs(self) -> None:
         """The AUX relays: the general-alarm dry contact, and the thermal-runaway action.
 
-        Relay 0 is energized (closed) only while all is well, so an alarm, a dead gateway and a
-        power loss all open it. ``engine.thermal.action: aux_relay_1`` energizes relay 1 while
-        any string has a thermal runaway, to trip the charger contactor.
+        The alarm contact (``alarms.relay.aux_relay``, default relay 0) is energized (closed) only
+        while all is well, so an alarm, a dead gateway and a power loss all open it.
+        ``engine.thermal.action: aux_relay_1`` energizes relay 1 while any string has a thermal
+        runaway (latched until acknowledged), to trip the charger contactor.
         """
         aux = self.root.sensors.aux
         if aux is None:
             return
         master = self.masters[aux.bus]
-        with contextlib.suppress(ValueError, KeyError):
-            master.set_relay(aux.address, 0, self.alarms.relay_energized())
+        relay = self.root.alarms.relay
+        if relay.enabled:
+            with contextlib.suppress(ValueError, KeyError):
+                master.set_relay(aux.address, relay.aux_relay, self.alarms.relay_energized())
         action = self.root.engine.thermal.action
         if action:
             runaway = any(
@@ -305,6 +311,10 @@ class Hub(Component):
                 self._binding(i, unit + 1)
             self.engines[i].set_ri_baseline(unit, a.get("ri_ohm"))
             return CommandResult(True, "Ri baseline set")
+        if command.kind == "wizard_start":
+            return self.wizards.start(str(a["line"]), int(a["start"]))
+        if command.kind == "wizard_stop":
+            return self.wizards.stop(str(a["line"]))
         if command.kind == "set_relay":
             aux = self.root.sensors.aux
             if aux is None:

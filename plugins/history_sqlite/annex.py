@@ -14,7 +14,7 @@ import sqlite3
 from typing import Any
 
 from gateway.core.alarms.kinds import CHEMISTRIES, cells_per_unit
-from plugins.history_sqlite.schema import KINDS, STRING_MODE, TIER_SECONDS, table
+from plugins.history_sqlite.schema import KINDS, STRING_MODE, TIER_SECONDS, rollup_expr, table
 
 FORMAT = "cellgate-annex-vii/1"
 
@@ -35,8 +35,8 @@ def _rows(
     conn: sqlite3.Connection, tier: str, kind: str, source: str, cols: list[str], t0: float, t1: float
 ) -> list[tuple[Any, ...]]:
     sql = (
-        f"SELECT r.t, {', '.join('r.' + c for c in cols)} FROM {table(tier, kind)} r JOIN source s ON "
-        f"s.id = r.src WHERE s.name = ? AND r.t >= ? AND r.t < ? ORDER BY r.t"
+        f"SELECT r.t, {', '.join(rollup_expr(c, 'r.') for c in cols)} FROM {table(tier, kind)} r "
+        f"JOIN source s ON s.id = r.src WHERE s.name = ? AND r.t >= ? AND r.t < ? ORDER BY r.t"
     )
     return conn.execute(sql, (source, int(t0), int(t1))).fetchall()
 

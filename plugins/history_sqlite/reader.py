@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.core.commands import Actor
 from gateway.core.events import Event
-from plugins.history_sqlite.schema import KINDS, TIER_SECONDS, kind_of, table
+from plugins.history_sqlite.schema import KINDS, TIER_SECONDS, kind_of, rollup_expr, table
 
 AUTO_MIN_POINTS = 300  # "auto" picks the coarsest tier that still gives at least this many points
 
@@ -128,7 +128,8 @@ def series(
         step = TIER_SECONDS[resolution]
         lo, hi, div = int(t_from // step * step), int(t_to), 1.0
     sql = (
-        f"SELECT t, {', '.join(cols) or 'NULL'} FROM {table(resolution, kind)} "
+        f"SELECT t, {', '.join(rollup_expr(c) if resolution != 'raw' else c for c in cols) or 'NULL'} "
+        f"FROM {table(resolution, kind)} "
         "WHERE src = ? AND t >= ? AND t <= ? ORDER BY t"
     )
     rows = conn.execute(sql, (row[0], lo, hi)).fetchall()

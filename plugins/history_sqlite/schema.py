@@ -1,7 +1,8 @@
 """The SQLite layout of the history: what is kept per unit, string and site, and how it is scaled.
 
 Values are stored as scaled integers (0.1 mV, 0.01 °C, 0.1 µΩ, 1e-4) because SQLite packs
-small integers in 1–4 bytes where a REAL always takes 8: it halves the file.
+small integers in 1–4 bytes where a REAL always takes 8; rollups store min and max as offsets
+from the mean, which mostly fit one byte and take none when zero (Ri, SOH, SOC on float).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: rollup min/max stored as offsets from the mean
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,17 @@ def rollup_columns(kind: str) -> list[str]:
     ]
 
 
+def rollup_expr(column: str, prefix: str = "") -> str:
+    """SQL giving a rollup column's value: ``x_min``/``x_max`` are stored as offsets from ``x_mean``."""
+    base, _, agg = column.rpartition("_")
+    if agg in ("min", "max") and f"{base}_mean" in _MEAN_COLUMNS:
+        return f"({prefix}{base}_mean + {prefix}{column})"
+    return f"{prefix}{column}"
+
+
+_MEAN_COLUMNS = frozenset(f"{f.name}_mean" for fields in KINDS.values() for f in fields if not f.categorical)
+
+
 def kind_of(source: str) -> str:
     """``strings[0].units[3]`` → unit, ``strings[0]`` → string, ``site`` → site."""
     if source == "site":
@@ -98,8 +110,24 @@ def create(conn: sqlite3.Connection) -> None:
         )
     for s in stmts:
         conn.execute(s)
-    conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and int(row[0]) < 2:
+        _offsets_from_means(conn)
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     conn.commit()
+
+
+def _offsets_from_means(conn: sqlite3.Connection) -> None:
+    """Version 1 kept absolute rollup min/max: turn them into offsets in place (one transaction)."""
+    for kind, fields in KINDS.items():
+        sets = ", ".join(
+            f"{f.name}_{agg} = {f.name}_{agg} - {f.name}_mean"
+            for f in fields
+            if not f.categorical
+            for agg in ("min", "max")
+        )
+        for tier in ("1m", "1h"):
+            conn.execute(f"UPDATE {table(tier, kind)} SET {sets}")  # noqa: S608 - schema names only
 
 
 def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:

@@ -36,7 +36,7 @@ class SqliteHistoryConfig(ComponentConfig):
         "day of the finest resolution is dropped first.",
     )
     raw_max_gap_s: float = Field(
-        300.0,
+        900.0,
         ge=1,
         description="A raw sample is kept at least this often even when "
         "nothing moved more than its deadband.",
@@ -47,8 +47,13 @@ class SqliteHistoryConfig(ComponentConfig):
     )
     deadbands: dict[str, float] = Field(
         default_factory=dict,
-        description="Change that makes a new raw sample, "
-        "e.g. {unit.voltage_v: 0.005, unit.temperature_c: 0.2} (SI units).",
+        description="Change that makes a new raw sample outside a discharge, "
+        "e.g. {unit.voltage_v: 0.002, unit.temperature_c: 0.2} (SI units).",
+    )
+    relative_deadbands: dict[str, float] = Field(
+        default_factory=dict,
+        description="The same as a fraction of the last kept value (the larger band counts), "
+        "e.g. {unit.voltage_v: 0.0015, string.voltage_v: 0.001}.",
     )
     commit_interval_s: float = Field(
         1.0, gt=0, le=10, description="Longest time between commits: what a killed process may lose."
@@ -82,6 +87,7 @@ class SqliteHistory(HistorySink):
             raw_max_gap_s=c.raw_max_gap_s,
             full_rate_modes=frozenset(c.full_rate_modes),
             deadbands=dict(c.deadbands),
+            relative_deadbands=dict(c.relative_deadbands),
             commit_interval_s=c.commit_interval_s,
         )
 

@@ -184,3 +184,15 @@ def test_latched_and_unacknowledged_alarms_survive_a_restart() -> None:
     again.step(2, string(overrides={1: {"ri_ohm": 0.0070}}))
     new_ids = {e.data["alarm_id"] for e in again.events}
     assert min(new_ids) > max(v.id for v in views.values())
+
+
+def test_a_finding_that_repeats_another_alarm_of_the_unit_is_not_raised() -> None:
+    rig = Rig()
+    aged = string(overrides={5: {"ri_ohm": 0.0055}})  # +37 % over its baseline: unit_ri_rise warning
+    outlier = [Finding("ri_outlier", "warning", 4, 0.0055)]
+    rig.step(5, aged, findings=outlier)
+    assert rig.raised() == [("unit_ri_rise", "strings[0].units[4]", "warning")]
+    # on another unit, with no Ri rise of its own, the outlier finding is the only one saying it
+    rig.step(5, aged, findings=[*outlier, Finding("ri_outlier", "warning", 9, 0.006)])
+    assert rig.raised()[-1] == ("ri_outlier", "strings[0].units[9]", "warning")
+    assert len(rig.raised()) == 2

@@ -186,3 +186,9 @@ def test_bus_polling_settings_are_validated_with_the_file(tmp_path, plugins):
     msgs = errors(tmp_path, plugins, bad)
     assert any(":8: lines[0].polling.cycle_s:" in m for m in msgs)
     assert any(":8: lines[0].polling.retires: unknown key" in m for m in msgs)
+
+
+def test_the_alarm_contact_and_the_thermal_trip_need_their_own_relays(tmp_path, plugins):
+    bad = GOOD + "alarms: {relay: {aux_relay: 1}}\nengine: {thermal: {action: aux_relay_1}}\n"
+    [msg] = errors(tmp_path, plugins, bad)
+    assert "both use AUX relay 1" in msg

@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from gateway.core.logging import setup_logging
 from plugins.auth_local.authenticator import LocalAuthConfig, LocalAuthenticator
 from plugins.web.config import WebConfig
 from plugins.web.service import WebService
@@ -25,6 +26,7 @@ PASSWORD = "fake-gateway-pw"
 
 
 async def main(args: argparse.Namespace) -> None:
+    setup_logging("warning", "console", stream=sys.stderr)  # stdout carries only the JSON line
     data = Path(args.data_dir)
     holder: list = []
     ctx = make_context(data, holder)

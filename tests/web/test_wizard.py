@@ -239,6 +239,50 @@ async def test_commands_that_cannot_run_are_refused_with_the_reason(line) -> Non
     await wizards.close()
 
 
+async def test_borrowing_the_line_pauses_polling_which_resumes_after(line) -> None:
+    from gateway.core.bus.tools import read_identity
+
+    bus: Line = await line(count=2, factory_fresh=0)
+    async with bus.master.exclusive() as rtu:
+        held = len(bus.cycles)
+        await asyncio.sleep(1.0)  # five cycle periods of simulated time
+        assert len(bus.cycles) == held
+        ident = await read_identity(rtu, 2)  # the borrower has the line to itself
+        assert ident is not None
+    await until(lambda: len(bus.cycles) > held + 1, what="polling resumed")
+
+
+async def test_one_garbled_reply_is_line_noise_not_two_monitors(line) -> None:
+    from gateway.core.bus.rtu import CrcError
+    from gateway.core.bus.tools import FACTORY_RESET, IDENTITY_BLOCK, offer_address
+
+    bus: Line = await line(count=1, factory_fresh=0)
+    async with bus.master.exclusive() as rtu:
+        registers = await rtu.read(1, IDENTITY_BLOCK)
+
+    class NoisyOnce:
+        """A line whose first reply arrives garbled, as noise does now and then."""
+
+        def __init__(self) -> None:
+            self.reads = 0
+            self.writes: list[tuple[int, Any]] = []
+
+        async def write(self, address: int, op: Any) -> None:
+            self.writes.append((address, op))
+
+        async def read(self, address: int, block: Any) -> Any:
+            self.reads += 1
+            if self.reads == 1:
+                raise CrcError("bad CRC")
+            return registers
+
+    noisy = NoisyOnce()
+    ident = await offer_address(noisy, 1)  # type: ignore[arg-type]
+    assert ident is not None
+    assert ident.serial == bus.world.monitor(1).serial
+    assert (1, FACTORY_RESET) not in noisy.writes  # nobody was reset
+
+
 def test_the_config_hint_groups_consecutive_addresses_of_one_model_and_counts_channels() -> None:
     def a(address: int, model: str = "C20", channels: int = 1, configured: bool = False) -> Assigned:
         return Assigned(address, 1000 + address, model, "1.0", channels, configured)
@@ -461,7 +505,10 @@ async def test_the_wizard_page_in_chromium(gateway, tmp_path) -> None:
         try:
             page = browser.pages[0] if browser.pages else await browser.new_page()
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on(  # the 401 is the page asking who it is before the login
+                "console",
+                lambda m: problems.append(m.text) if m.type == "error" and "401" not in m.text else None,
+            )
             await page.goto(f"https://localhost:{web.port}/")
             await page.fill("#login-form input[name=user]", "admin1")
             await page.fill("#login-form input[name=password]", ADMIN_PW)
@@ -498,3 +545,16 @@ async def test_the_wizard_page_in_chromium(gateway, tmp_path) -> None:
             await browser.close()
     assert [world.by_serial(s).address for s in fresh] == [4, 5, 6]
     assert not problems, problems
+
+
+async def test_a_gateway_that_stops_ends_the_wizard_first(gateway) -> None:
+    gw = gateway
+    events = gw.ctx.events.subscribe()
+    assert gw.hub.wizards.start("bus1", 4).ok
+    await until(lambda: not events.queue.empty(), what="the wizard's first event")
+    await gw.stop()
+    seen = [events.queue.get_nowait() for _ in range(events.queue.qsize())]
+    stopped = [e for e in seen if e.code == "wizard_stopped"]
+    assert len(stopped) == 1
+    assert stopped[0].data["reason"] == "the gateway is stopping"
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith(("wizard-", "bus-master"))]

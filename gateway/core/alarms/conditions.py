@@ -153,12 +153,12 @@ class Checker:
     ) -> Iterator[Demand]:
         i, pos = s.index, u.position
         src = unit_source(i, pos)
-        where = {"string": i, "position": pos, "bus": u.bus}
+        where: dict[str, Any] = {"string": i, "position": pos, "bus": u.bus}
 
         def lim(code: str) -> Limits:
             return self.th.get(code, i, pos)
 
-        flags = getattr(u, "flags", frozenset()) or frozenset()
+        flags: frozenset[str] = getattr(u, "flags", frozenset()) or frozenset()
         yield self._flag("unit_comm_lost", src, unit_comm_lost(u), lim("unit_comm_lost"), **where)
         ok = unit_ok(u)
         yield self._flag(

@@ -154,7 +154,7 @@ class AlarmManager:
         code = FINDING_CODES.get(code, code)
         unit = getattr(item, "unit", None)
         position = unit + 1 if unit is not None and string is not None else None
-        if position is not None:
+        if position is not None and string is not None:
             source = unit_source(string, position)
         else:
             source = string_source(string) if string is not None else "site"

@@ -87,8 +87,8 @@ class RelaySettings(_Section):
         30.0,
         ge=5,
         le=3600,
-        description="The AUX relay falls back to open this long "
-        "after the gateway stops refreshing it (gateway dead = alarm).",
+        description="Not used: the AUX module's relay timeout is set per line, "
+        "lines[].polling.relay_timeout_s (written to its HR10; default 30 s).",
     )
 
 

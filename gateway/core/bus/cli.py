@@ -54,7 +54,10 @@ class BusCommand(CliCommand):
         ):
             p = sub.add_parser(name, help=text, description=text)
             p.add_argument("-v", "--verbose", action="store_true", help="log every request's fate to stderr")
-            p.add_argument("url", help="the line: /dev/ttyUSB0, socket://host:port, rfc2217://host:port, mbtcp://host:port")
+            p.add_argument(
+                "url",
+                help="the line: /dev/ttyUSB0, socket://host:port, rfc2217://host:port, mbtcp://host:port",
+            )
             p.add_argument("--baud", type=int, choices=BAUDS, default=19200, help="line speed (19200)")
             p.add_argument(
                 "--timeout",

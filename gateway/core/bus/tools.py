@@ -201,24 +201,27 @@ async def offer_address(rtu: RtuClient, address: int) -> Identity | None:
         raise
     except BusError:
         pass  # fresh devices refuse (exception 03) and collide; what counts is who answers next
-    try:
-        return Identity.from_registers(await rtu.read(address, IDENTITY_BLOCK))
-    except CrcError:
-        for _ in range(3):  # the reset must reach every device that took the address
-            try:
-                await rtu.write(address, FACTORY_RESET)
-            except LineDown:
-                raise
-            except BusError:
-                pass
-        raise TwoInLearnMode(
-            f"two devices were in learn mode at once and both took address {address}; both were "
-            "reset to 247. Press one button at a time."
-        ) from None
-    except LineDown:
-        raise
-    except BusError:
-        return None
+    for attempt in range(2):
+        try:
+            return Identity.from_registers(await rtu.read(address, IDENTITY_BLOCK))
+        except CrcError:
+            if attempt == 0:
+                continue  # one garbled reply may be line noise; two devices garble every reply
+        except LineDown:
+            raise
+        except BusError:
+            return None
+    for _ in range(3):  # the reset must reach every device that took the address
+        try:
+            await rtu.write(address, FACTORY_RESET)
+        except LineDown:
+            raise
+        except BusError:
+            pass
+    raise TwoInLearnMode(
+        f"two devices were in learn mode at once and both took address {address}; both were "
+        "reset to 247. Press one button at a time."
+    )
 
 
 async def identify(rtu: RtuClient, address: int, seconds: int) -> None:

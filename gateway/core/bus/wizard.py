@@ -81,6 +81,7 @@ class AddressingSession:
         self.state = "new"  # new → waiting → stopped
         self.stop_reason = ""
         self._stop_requested = asyncio.Event()
+        self._requested_reason = "stopped by request"
         self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ control
@@ -88,13 +89,14 @@ class AddressingSession:
         self.state = "waiting"
         self._task = asyncio.create_task(self._run(), name=f"wizard-{self.line}")
 
-    def request_stop(self) -> None:
+    def request_stop(self, reason: str = "stopped by request") -> None:
         """Ask the session to end after its current exchange (from synchronous code)."""
+        self._requested_reason = reason
         self._stop_requested.set()
 
-    async def stop(self) -> None:
+    async def stop(self, reason: str = "stopped by request") -> None:
         """End the session and wait until it released the line."""
-        self.request_stop()
+        self.request_stop(reason)
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -162,7 +164,7 @@ class AddressingSession:
             self._record(ident)
             check_free = True
             self._publish_waiting()
-        return "stopped by request", "info"
+        return self._requested_reason, "info"
 
     def _record(self, ident: Identity) -> None:
         a = Assigned(
@@ -279,4 +281,4 @@ class Wizards:
     async def close(self) -> None:
         """Stop every session (before the masters stop: sessions borrow their lines)."""
         for session in list(self.sessions.values()):
-            await session.stop()
+            await session.stop("the gateway is stopping")

@@ -14,7 +14,7 @@ function fromEvent(e) {
 // (a new or replaced monitor still at 247), else the address after the last one configured
 function suggestedStart(overview, line) {
   if (!overview) return 1;
-  const units = overview.strings.flatMap((s) => s.units || []).filter((u) => u.bus === line);
+  const units = overview.site.strings.flatMap((s) => s.units || []).filter((u) => u.bus === line);
   const silent = units.filter((u) => u.quality === "comm_lost" || u.quality === "no_data").map((u) => u.address);
   if (silent.length) return Math.min(...silent);
   return units.length ? Math.min(246, Math.max(...units.map((u) => u.address)) + 1) : 1;
