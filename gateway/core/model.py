@@ -133,6 +133,24 @@ class AlarmView:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceStats:
+    """Health of one device on a line, as its bus master counts it."""
+
+    address: int
+    model: str
+    state: str  # "ok", "comm_lost", "identity_mismatch", "unknown" (never answered yet)
+    requests: int = 0
+    timeouts: int = 0
+    crc_errors: int = 0
+    exceptions: int = 0
+    latency_ms: float | None = None
+    consecutive_failures: int = 0
+    last_ok_time: float | None = None
+    serial: int | None = None
+    firmware: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LineStats:
     """Health of one RS-485 line, as its bus master counts it."""
 
@@ -146,6 +164,7 @@ class LineStats:
     latency_ms: float | None = None
     cycle_s: float | None = None
     units_comm_lost: int = 0
+    devices: tuple[DeviceStats, ...] = ()  # per device on the line, in address order
 
 
 @dataclass(frozen=True, slots=True)

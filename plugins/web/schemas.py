@@ -80,6 +80,23 @@ class AlarmOut(BaseModel):
     value: float | None
 
 
+class DeviceOut(BaseModel):
+    """One device on a line, as its bus master counts it."""
+
+    address: int
+    model: str
+    state: str
+    serial: int | None
+    firmware: str | None
+    requests: int
+    timeouts: int
+    crc_errors: int
+    exceptions: int
+    latency_ms: float | None
+    consecutive_failures: int
+    last_ok_time: float | None
+
+
 class LineOut(BaseModel):
     name: str
     url: str
@@ -91,6 +108,7 @@ class LineOut(BaseModel):
     latency_ms: float | None
     cycle_s: float | None
     units_comm_lost: int
+    devices: list[DeviceOut]
 
 
 class OverviewOut(BaseModel):

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.core.model import AlarmView, LineStats, Snapshot, StringView, UnitView
+from gateway.core.model import AlarmView, DeviceStats, LineStats, Snapshot, StringView, UnitView
 
 UNIT_FIELDS = (
     "string",
@@ -130,6 +130,24 @@ def line_dict(line: LineStats) -> dict[str, Any]:
         "latency_ms": _num(line.latency_ms, 2),
         "cycle_s": _num(line.cycle_s, 3),
         "units_comm_lost": line.units_comm_lost,
+        "devices": [device_dict(d) for d in line.devices],
+    }
+
+
+def device_dict(d: DeviceStats) -> dict[str, Any]:
+    return {
+        "address": d.address,
+        "model": d.model,
+        "state": d.state,
+        "serial": d.serial,
+        "firmware": d.firmware,
+        "requests": d.requests,
+        "timeouts": d.timeouts,
+        "crc_errors": d.crc_errors,
+        "exceptions": d.exceptions,
+        "latency_ms": _num(d.latency_ms, 2),
+        "consecutive_failures": d.consecutive_failures,
+        "last_ok_time": d.last_ok_time,
     }
 
 

@@ -77,6 +77,10 @@ async def test_the_snapshot_fills_with_every_unit_and_sensor(tmp_path):
     assert s.spread_v == pytest.approx(max(u.voltage_v for u in s.units) - min(u.voltage_v for u in s.units))
     assert s.mode in (StringMode.FLOAT, StringMode.REST, StringMode.CHARGE)
     assert snap.lines[0].state == "up"
+    devices = {d.address: d for d in snap.lines[0].devices}  # per-device statistics, in address order
+    assert list(devices) == [*range(1, 9), 100, 110, 120]
+    assert [devices[a].model for a in (1, 100, 110, 120)] == ["C20", "CS", "THS", "AUX"]
+    assert all(d.state == "ok" and d.requests > 0 and d.serial for d in devices.values())
     assert snap.lines[0].requests > 0
     assert snap.version > 1
 
@@ -105,6 +109,10 @@ async def test_a_dead_monitor_shows_no_value_and_says_comm_lost(tmp_path):
     assert dead.voltage_v is None
     assert dead.temperature_c is None
     assert dead.status == "comm_lost"
+    stats = {d.address: d for d in snap.lines[0].devices}
+    assert stats[3].state == "comm_lost"
+    assert stats[3].timeouts > 0
+    assert stats[4].state == "ok"
     # the others answer (at speed 20 a busy machine may let a reading age into "stale")
     assert all(
         u.quality in (Quality.GOOD, Quality.STALE) for i, u in enumerate(snap.strings[0].units) if i != 2

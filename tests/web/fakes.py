@@ -18,7 +18,16 @@ from gateway.core.clock import ManualClock
 from gateway.core.commands import COMMAND_KINDS, Actor, CommandQueue, CommandResult
 from gateway.core.components import AuthenticationRejected, GatewayContext
 from gateway.core.events import Event, EventBus
-from gateway.core.model import AlarmView, LineStats, Quality, Snapshot, StringMode, StringView, UnitView
+from gateway.core.model import (
+    AlarmView,
+    DeviceStats,
+    LineStats,
+    Quality,
+    Snapshot,
+    StringMode,
+    StringView,
+    UnitView,
+)
 
 T0 = 1_760_000_000.0
 
@@ -106,6 +115,19 @@ def make_snapshot(strings: int = 2, units: int = 24, version: int = 1, t: float 
             latency_ms=12.5,
             cycle_s=1.0,
             units_comm_lost=int(i == strings - 1),
+            devices=tuple(
+                DeviceStats(
+                    a,
+                    "C20",
+                    "comm_lost" if (i == strings - 1 and a == 3) else "ok",
+                    requests=100 * version,
+                    timeouts=int(a == 3),
+                    latency_ms=9.5,
+                    serial=24000000 + a,
+                    firmware="1.4",
+                )
+                for a in range(1, units + 1)
+            ),
         )
         for i in range(strings)
     )

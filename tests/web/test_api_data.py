@@ -61,6 +61,22 @@ async def test_overview_has_every_unit_and_string_figure(site: Site) -> None:
     assert data["lines"][0]["name"] == "bus1"
 
 
+async def test_bus_health_lists_every_device_of_every_line(site: Site) -> None:
+    r = await site.client.get("/api/v1/lines", headers=site.bearer("viewer"))
+    lines = r.json()
+    assert [len(line["devices"]) for line in lines] == [24, 24]
+    dead = [(line["name"], d["address"]) for line in lines for d in line["devices"] if d["state"] != "ok"]
+    assert dead == [("bus2", 3)]
+    d = lines[0]["devices"][0]
+    assert (d["address"], d["model"], d["serial"], d["firmware"], d["latency_ms"]) == (
+        1,
+        "C20",
+        24000001,
+        "1.4",
+        9.5,
+    )
+
+
 async def test_single_string_and_unit_and_not_found(site: Site) -> None:
     h = site.bearer("viewer")
     r = await site.client.get("/api/v1/strings/1/units/24", headers=h)

@@ -131,6 +131,7 @@ class BusMaster:
             latency_ms=c.latency_ms,
             cycle_s=self._last_cycle_s,
             units_comm_lost=sum(1 for u in self.units.values() if u.comm_lost),
+            devices=tuple(s for _, s in sorted(self.health.unit_stats().items())),
         )
 
     @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.core.bus.driver import Identity, PolledDriver, Reading
 from gateway.core.events import Event
-from gateway.core.model import LineStats
+from gateway.core.model import DeviceStats, LineStats
 
 
 @dataclass(frozen=True)
@@ -36,22 +36,8 @@ class IdentityProblem:
     found: str
 
 
-@dataclass(frozen=True, slots=True)
-class UnitStats:
-    """Health of one device as its line's master counts it."""
-
-    address: int
-    model: str
-    state: str  # "ok", "comm_lost", "identity_mismatch", "unknown" (never answered yet)
-    requests: int = 0
-    timeouts: int = 0
-    crc_errors: int = 0
-    exceptions: int = 0
-    latency_ms: float | None = None
-    consecutive_failures: int = 0
-    last_ok_time: float | None = None
-    serial: int | None = None
-    firmware: str | None = None
+#: per-device statistics are part of the snapshot, so their type lives in the model
+UnitStats = DeviceStats
 
 
 @dataclass(frozen=True)
