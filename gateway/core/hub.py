@@ -124,7 +124,9 @@ class Hub(Component):
         if self.history is not None:
             await self.history.write(snap)
         if now - self._last_save >= SAVE_EVERY_S:
-            self._save_state()
+            self._last_save = now
+            # the state is gathered here, in the one writer; the fsync'd write happens off the loop
+            await asyncio.to_thread(self._write_state, self._state())
 
     # ----------------------------------------------------------------- input
     def _on_cycle(self, result: CycleResult) -> None:
@@ -340,14 +342,18 @@ class Hub(Component):
         if state.get("alarms"):
             self.alarms.load_state_dict(state["alarms"])
 
-    def _save_state(self) -> None:
-        self._last_save = self.ctx.clock.now()
+    def _state(self) -> dict[str, Any]:
+        return {"engines": [e.state_dict() for e in self.engines], "alarms": self.alarms.state_dict()}
+
+    def _write_state(self, state: dict[str, Any]) -> None:
         try:
-            self.state_file.save(
-                {"engines": [e.state_dict() for e in self.engines], "alarms": self.alarms.state_dict()}
-            )
+            self.state_file.save(state)
         except OSError as e:
             log.error("cannot save engine state", path=str(self.state_file.path), error=str(e))
+
+    def _save_state(self) -> None:
+        self._last_save = self.ctx.clock.now()
+        self._write_state(self._state())
 
 
 def _opt(x: Any) -> float | None:
