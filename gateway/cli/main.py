@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from gateway import __version__
@@ -64,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._command.run(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `cellgate plugins | head`: the reader left; end quietly, as Unix tools do (Python docs'
+        # recipe: point stdout at devnull so the interpreter's final flush cannot fail again)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except PluginError as e:
         print(f"cellgate: {e}", file=sys.stderr)
         return 2

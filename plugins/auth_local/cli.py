@@ -6,6 +6,7 @@ can be added or a token revoked without a restart.
 
 from __future__ import annotations
 
+import abc
 import argparse
 import sys
 from pathlib import Path
@@ -54,7 +55,24 @@ def _read_password(args: argparse.Namespace) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-class UserCommand(CliCommand):
+class _StoreCommand(CliCommand):
+    """A subcommand acting on the user file: a refusal or an unreadable file is one line on
+    stderr and exit status 1, never a traceback."""
+
+    def run(self, args: argparse.Namespace) -> int:
+        try:
+            self.act(open_store(args), args)
+        except (UserStoreError, OSError) as e:
+            print(f"cellgate {self.name}: {e}", file=sys.stderr)
+            return 1
+        return 0
+
+    @abc.abstractmethod
+    def act(self, store: UserStore, args: argparse.Namespace) -> None:
+        """Carry out ``args.action`` on ``store``, printing what it did."""
+
+
+class UserCommand(_StoreCommand):
     name = "user"
     help = "manage local users (add, list, delete, passwd)"
 
@@ -76,36 +94,30 @@ class UserCommand(CliCommand):
         passwd.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
         add_store_arguments(passwd)
 
-    def run(self, args: argparse.Namespace) -> int:
-        try:
-            store = open_store(args)
-            if args.action == "add":
-                store.add_user(
-                    args.user_name, args.role, _read_password(args), must_change_password=args.must_change
+    def act(self, store: UserStore, args: argparse.Namespace) -> None:
+        if args.action == "add":
+            store.add_user(
+                args.user_name, args.role, _read_password(args), must_change_password=args.must_change
+            )
+            print(f"user {args.user_name!r} added with role {args.role}")
+        elif args.action == "list":
+            print(f"{'NAME':<24} {'ROLE':<9} STATE")
+            for u in store.users():
+                state = (
+                    "disabled"
+                    if u.disabled
+                    else ("must change password" if u.must_change_password else "active")
                 )
-                print(f"user {args.user_name!r} added with role {args.role}")
-            elif args.action == "list":
-                print(f"{'NAME':<24} {'ROLE':<9} STATE")
-                for u in store.users():
-                    state = (
-                        "disabled"
-                        if u.disabled
-                        else ("must change password" if u.must_change_password else "active")
-                    )
-                    print(f"{u.name:<24} {u.role:<9} {state}")
-            elif args.action == "delete":
-                store.delete_user(args.user_name)
-                print(f"user {args.user_name!r} deleted")
-            elif args.action == "passwd":
-                store.update_user(args.user_name, password=_read_password(args))
-                print(f"password of {args.user_name!r} changed")
-        except (UserStoreError, OSError) as e:
-            print(f"cellgate user: {e}", file=sys.stderr)
-            return 1
-        return 0
+                print(f"{u.name:<24} {u.role:<9} {state}")
+        elif args.action == "delete":
+            store.delete_user(args.user_name)
+            print(f"user {args.user_name!r} deleted")
+        elif args.action == "passwd":
+            store.update_user(args.user_name, password=_read_password(args))
+            print(f"password of {args.user_name!r} changed")
 
 
-class TokenCommand(CliCommand):
+class TokenCommand(_StoreCommand):
     name = "token"
     help = "manage API tokens (create, list, revoke)"
 
@@ -122,26 +134,20 @@ class TokenCommand(CliCommand):
         revoke.add_argument("token_name", metavar="NAME")
         add_store_arguments(revoke)
 
-    def run(self, args: argparse.Namespace) -> int:
-        try:
-            store = open_store(args)
-            if args.action == "create":
-                _, secret = store.create_token(args.token_name, args.role, args.user)
-                print(secret)
-                print(
-                    f"token {args.token_name!r} ({args.role}): shown once, store it now; "
-                    f"use it as 'Authorization: Bearer <token>'",
-                    file=sys.stderr,
-                )
-            elif args.action == "list":
-                print(f"{'NAME':<24} {'ROLE':<9} {'OWNER':<16} STATE")
-                for t in store.tokens():
-                    state = "revoked" if t.revoked_at is not None else "active"
-                    print(f"{t.name:<24} {t.role:<9} {t.owner or '-':<16} {state}")
-            elif args.action == "revoke":
-                store.revoke_token(args.token_name)
-                print(f"token {args.token_name!r} revoked")
-        except (UserStoreError, OSError) as e:
-            print(f"cellgate token: {e}", file=sys.stderr)
-            return 1
-        return 0
+    def act(self, store: UserStore, args: argparse.Namespace) -> None:
+        if args.action == "create":
+            _, secret = store.create_token(args.token_name, args.role, args.user)
+            print(secret)
+            print(
+                f"token {args.token_name!r} ({args.role}): shown once, store it now; "
+                f"use it as 'Authorization: Bearer <token>'",
+                file=sys.stderr,
+            )
+        elif args.action == "list":
+            print(f"{'NAME':<24} {'ROLE':<9} {'OWNER':<16} STATE")
+            for t in store.tokens():
+                state = "revoked" if t.revoked_at is not None else "active"
+                print(f"{t.name:<24} {t.role:<9} {t.owner or '-':<16} {state}")
+        elif args.action == "revoke":
+            store.revoke_token(args.token_name)
+            print(f"token {args.token_name!r} revoked")

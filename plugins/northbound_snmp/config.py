@@ -7,9 +7,9 @@ or name a v3 user, and v3 users get SHA-2 authentication with AES privacy, nothi
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from gateway.core.components import ComponentConfig
 from gateway.core.config import Secret
@@ -33,6 +33,10 @@ def _check_views(views: list[str]) -> list[str]:
     return views
 
 
+#: a list of views to grant, each checked when the config is loaded
+Views = Annotated[list[str], AfterValidator(_check_views)]
+
+
 class V2cConfig(ComponentConfig):
     """SNMPv2c: read-only, community-based; off unless enabled."""
 
@@ -46,16 +50,11 @@ class V2cConfig(ComponentConfig):
         description="The read-only community (required when "
         "enabled); {env: NAME} or {file: PATH} keep it out of the file.",
     )
-    views: list[str] = Field(
+    views: Views = Field(
         ["all"],
         description="What v2c requests may read: named views "
         "(system, ups, cellgate, all) or dotted OID subtrees.",
     )
-
-    @field_validator("views")
-    @classmethod
-    def _known_views(cls, v: list[str]) -> list[str]:
-        return _check_views(v)
 
     @model_validator(mode="after")
     def _community_when_enabled(self) -> V2cConfig:
@@ -77,16 +76,11 @@ class V3UserConfig(ComponentConfig):
         "extension).",
     )
     priv_key: Secret = Field(description="Privacy pass phrase, at least 8 characters.")
-    views: list[str] = Field(
+    views: Views = Field(
         ["all"],
         description="What this user may read: named views "
         "(system, ups, cellgate, all) or dotted OID subtrees.",
     )
-
-    @field_validator("views")
-    @classmethod
-    def _known_views(cls, v: list[str]) -> list[str]:
-        return _check_views(v)
 
     @model_validator(mode="after")
     def _key_lengths(self) -> V3UserConfig:

@@ -18,7 +18,7 @@ from pymodbus.pdu import DecodePDU
 from gateway.core.components import ComponentConfig, GatewayContext
 from gateway.core.logging import get_logger
 from plugins.transport_serial.stream import ByteStreamProtocol, LineOptions, StreamTransport
-from plugins.transport_serial.tcp import host_port
+from plugins.transport_serial.tcp import connect
 
 log = get_logger("gateway.bus")
 
@@ -73,15 +73,7 @@ class MbtcpTransport(StreamTransport):
     async def open(self) -> None:
         await self.close()
         assert isinstance(self.config, MbtcpOptions)
-        host, port = host_port(self.url, MODBUS_TCP_PORT)
-        loop = asyncio.get_running_loop()
-        try:
-            aio, proto = await asyncio.wait_for(
-                loop.create_connection(ByteStreamProtocol, host, port), self.config.connect_timeout_s
-            )
-        except TimeoutError as e:
-            raise OSError(f"{self.url}: no connection within {self.config.connect_timeout_s} s") from e
-        self._attach(aio, proto)
+        self._attach(*await connect(self.url, MODBUS_TCP_PORT, self.config.connect_timeout_s))
         self._expected_tid = None
         self._reply.clear()
 

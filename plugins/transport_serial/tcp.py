@@ -23,6 +23,18 @@ def host_port(url: str, default_port: int) -> tuple[str, int]:
     return parts.hostname, parts.port or default_port
 
 
+async def connect(
+    url: str, default_port: int, timeout_s: float
+) -> tuple[asyncio.BaseTransport, ByteStreamProtocol]:
+    """A TCP connection to the host and port of ``url``; OSError when none comes within ``timeout_s``."""
+    host, port = host_port(url, default_port)
+    loop = asyncio.get_running_loop()
+    try:
+        return await asyncio.wait_for(loop.create_connection(ByteStreamProtocol, host, port), timeout_s)
+    except TimeoutError as e:
+        raise OSError(f"{url}: no connection within {timeout_s} s") from e
+
+
 class SocketTransport(StreamTransport):
     """A TCP connection to a transparent converter; its serial side does the wire timing."""
 
@@ -32,12 +44,4 @@ class SocketTransport(StreamTransport):
     async def open(self) -> None:
         await self.close()
         assert isinstance(self.config, SocketOptions)
-        host, port = host_port(self.url, 4001)
-        loop = asyncio.get_running_loop()
-        try:
-            aio, proto = await asyncio.wait_for(
-                loop.create_connection(ByteStreamProtocol, host, port), self.config.connect_timeout_s
-            )
-        except TimeoutError as e:
-            raise OSError(f"{self.url}: no connection within {self.config.connect_timeout_s} s") from e
-        self._attach(aio, proto)
+        self._attach(*await connect(self.url, 4001, self.config.connect_timeout_s))

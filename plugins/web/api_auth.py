@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
@@ -30,6 +32,7 @@ from plugins.web.sessions import COOKIE_NAME, Session
 from plugins.web.state import WebState
 
 router = APIRouter(prefix="/api/v1", tags=["session and users"])
+T = TypeVar("T")
 
 
 def _session_out(session: Session, via: str = "web") -> SessionOut:
@@ -47,6 +50,25 @@ def _store(web: WebState) -> UserStore:
     if web.local is None:
         raise HTTPException(404, "local users are not enabled (no 'local' authenticator)")
     return web.local.store
+
+
+def _exists_is_conflict(message: str) -> int:
+    return 409 if "exists" in message else 400
+
+
+def _no_user_is_missing(message: str) -> int:
+    return 404 if message.startswith("no user") else 400
+
+
+async def _change_store(
+    status_for: Callable[[str], int], change: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    """Run a user-store change in a thread (it hashes passwords and rewrites the file); a change
+    the store refuses becomes an HTTP error with the status ``status_for`` picks from its message."""
+    try:
+        return await asyncio.to_thread(change, *args, **kwargs)
+    except UserStoreError as e:
+        raise HTTPException(status_for(str(e)), str(e)) from None
 
 
 @router.post("/session", response_model=SessionOut, summary="Log in (sets the session cookie)")
@@ -124,12 +146,9 @@ async def change_password(
     store = _store(web)
     if principal.session is None or not principal.session.local:
         raise HTTPException(400, "only a local user's browser session can change its password here")
-    try:
-        await asyncio.to_thread(
-            store.change_own_password, principal.actor.user, body.old_password, body.new_password
-        )
-    except UserStoreError as e:
-        raise HTTPException(400, str(e)) from None
+    await _change_store(
+        lambda _: 400, store.change_own_password, principal.actor.user, body.old_password, body.new_password
+    )
     if principal.actor.user == INITIAL_ADMIN:
         forget_initial_password(web.ctx.data_dir)
     principal.session.must_change_password = False
@@ -148,16 +167,14 @@ async def list_users(request: Request, _: Principal = Admin) -> list[UserOut]:
 @router.post("/users", response_model=UserOut, status_code=201, summary="Add a local user (admin)")
 async def add_user(body: UserIn, request: Request, principal: Principal = Admin) -> UserOut:
     web = web_state(request)
-    try:
-        user = await asyncio.to_thread(
-            _store(web).add_user,
-            body.name,
-            body.role,
-            body.password,
-            must_change_password=body.must_change_password,
-        )
-    except UserStoreError as e:
-        raise HTTPException(409 if "exists" in str(e) else 400, str(e)) from None
+    user = await _change_store(
+        _exists_is_conflict,
+        _store(web).add_user,
+        body.name,
+        body.role,
+        body.password,
+        must_change_password=body.must_change_password,
+    )
     web.publish(
         "command",
         "user_add",
@@ -174,17 +191,15 @@ async def add_user(body: UserIn, request: Request, principal: Principal = Admin)
 async def update_user(name: str, body: UserPatch, request: Request, principal: Principal = Admin) -> UserOut:
     web = web_state(request)
     store = _store(web)
-    try:
-        user = await asyncio.to_thread(
-            store.update_user,
-            name,
-            role=body.role,
-            disabled=body.disabled,
-            password=body.password,
-            must_change_password=True if body.password is not None else None,
-        )
-    except UserStoreError as e:
-        raise HTTPException(404 if str(e).startswith("no user") else 400, str(e)) from None
+    user = await _change_store(
+        _no_user_is_missing,
+        store.update_user,
+        name,
+        role=body.role,
+        disabled=body.disabled,
+        password=body.password,
+        must_change_password=True if body.password is not None else None,
+    )
     if body.password is not None or body.disabled:
         web.sessions.delete_user(name)
         if web.local is not None:
@@ -205,10 +220,7 @@ async def update_user(name: str, body: UserPatch, request: Request, principal: P
 @router.delete("/users/{name}", status_code=204, summary="Delete a user and revoke its tokens (admin)")
 async def delete_user(name: str, request: Request, principal: Principal = Admin) -> Response:
     web = web_state(request)
-    try:
-        await asyncio.to_thread(_store(web).delete_user, name)
-    except UserStoreError as e:
-        raise HTTPException(404 if str(e).startswith("no user") else 400, str(e)) from None
+    await _change_store(_no_user_is_missing, _store(web).delete_user, name)
     web.sessions.delete_user(name)
     web.publish(
         "command",
@@ -230,10 +242,7 @@ async def create_token(body: TokenIn, request: Request, principal: Principal = A
     web = web_state(request)
     store = _store(web)
     owner = principal.actor.user if store.get(principal.actor.user) is not None else None
-    try:
-        token, secret = await asyncio.to_thread(store.create_token, body.name, body.role, owner)
-    except UserStoreError as e:
-        raise HTTPException(409 if "exists" in str(e) else 400, str(e)) from None
+    token, secret = await _change_store(_exists_is_conflict, store.create_token, body.name, body.role, owner)
     web.publish(
         "command",
         "token_create",
@@ -247,10 +256,7 @@ async def create_token(body: TokenIn, request: Request, principal: Principal = A
 @router.delete("/tokens/{name}", status_code=204, summary="Revoke an API token (admin)")
 async def revoke_token(name: str, request: Request, principal: Principal = Admin) -> Response:
     web = web_state(request)
-    try:
-        await asyncio.to_thread(_store(web).revoke_token, name)
-    except UserStoreError as e:
-        raise HTTPException(404, str(e)) from None
+    await _change_store(lambda _: 404, _store(web).revoke_token, name)
     web.publish(
         "command",
         "token_revoke",

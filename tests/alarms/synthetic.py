@@ -2,56 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from types import SimpleNamespace
 from typing import Any
 
 from gateway.core.alarms import AlarmManager, AlarmSettings
 from gateway.core.clock import ManualClock
 from gateway.core.events import Event, EventBus
-from gateway.core.model import LineStats, Quality, StringMode, StringView, UnitView
-
-FLOAT_V = 13.62  # 2.27 V/cell on a 12 V block
+from gateway.core.model import LineStats, StringMode, StringView
+from tests.synthetic import site_config as shared_site_config
+from tests.synthetic import string_view, unit_view
 
 
 def site_config(
     count: int = 24, chemistry: str = "vrla", model: str = "C20", nominal_v: float = 12.0, strings: int = 1
 ) -> Any:
-    return SimpleNamespace(
-        strings=[
-            SimpleNamespace(
-                name=f"String {chr(65 + i)}",
-                chemistry=chemistry,
-                nominal_voltage_v=nominal_v,
-                rated_capacity_ah=100.0,
-                units=SimpleNamespace(model=model, count=count, bus=f"bus{i + 1}", first_address=1),
-            )
-            for i in range(strings)
-        ]
-    )
-
-
-def unit(string: int, position: int, bus: str = "bus1", **kw: Any) -> UnitView:
-    base = UnitView(
-        string=string,
-        position=position,
-        model="C20",
-        bus=bus,
-        address=position,
-        channel=0,
-        voltage_v=FLOAT_V,
-        temperature_c=25.0,
-        ri_ohm=0.004,
-        ri_baseline_ohm=0.004,
-        soc=1.0,
-        soh=1.0,
-        psoc=False,
-        equalize_duty=0.0,
-        status="ok",
-        quality=Quality.GOOD,
-        updated_at=0.0,
-    )
-    return replace(base, **kw)
+    return shared_site_config(count, strings, chemistry=chemistry, model=model, nominal_v=nominal_v)
 
 
 def string(
@@ -63,22 +27,8 @@ def string(
     **kw: Any,
 ) -> StringView:
     overrides = overrides or {}
-    units = tuple(unit(index, p, bus, **overrides.get(p, {})) for p in range(1, count + 1))
-    volts = [u.voltage_v for u in units if u.voltage_v is not None]
-    base = StringView(
-        index=index,
-        name=f"String {chr(65 + index)}",
-        chemistry="vrla",
-        voltage_v=sum(volts),
-        current_a=0.1,
-        ripple_a=0.5,
-        spread_v=0.0,
-        soc=1.0,
-        runtime_s=None,
-        mode=mode,
-        units=units,
-    )
-    return replace(base, **kw)
+    units = (unit_view(index, p, bus=bus, **overrides.get(p, {})) for p in range(1, count + 1))
+    return string_view(index, units, mode=mode, **kw)
 
 
 def line(name: str = "bus1", state: str = "up", lost: int = 0) -> LineStats:

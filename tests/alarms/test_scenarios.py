@@ -92,6 +92,9 @@ def test_dead_monitor(cellgate_bin: str, tmp_path: Path) -> None:
     assert 30 < at(events, "raised", "unit_comm_lost") < 30 + 60
     assert 300 < at(events, "raised", "unit_fuse_open") < 300 + 40
     assert 600 < at(events, "cleared", "unit_comm_lost") < 600 + 40
+    # the monitor that came back is a new one: that is recorded too
+    replaced = [e for e in events if e["code"] == "monitor_replaced"]
+    assert [(e["kind"], e["source"]) for e in replaced] == [("monitor", "lines[bus1].devices[3]")]
 
 
 def test_line_unplugged_is_one_line_alarm(cellgate_bin: str, tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 
 
@@ -35,8 +37,6 @@ def test_run_refuses_an_invalid_config_without_starting(tmp_path, cellgate_bin):
 
 
 def test_config_defaults_to_the_environment_variable(tmp_path, cellgate_bin):
-    import os
-
     good = tmp_path / "good.yaml"
     good.write_text("site: {name: from-env}\n")
     out = run(cellgate_bin, "check", env={**os.environ, "CELLGATE_CONFIG": str(good)})
@@ -51,6 +51,11 @@ def test_schema_is_json_schema_with_plugin_components(cellgate_bin):
     assert schema["$schema"].endswith("2020-12/schema")
     assert schema["properties"]["strings"]["items"]["$ref"] == "#/$defs/StringConfig"
     assert schema["$defs"]["UnitsConfig"]["additionalProperties"] is False
+    # the installed plugins' components are part of it, each with its own closed config model
+    services = schema["properties"]["services"]["items"]["oneOf"]
+    types = {s["properties"]["type"]["const"] for s in services}
+    assert {"web", "modbus", "snmp", "syslog"} <= types
+    assert all(s["additionalProperties"] is False for s in services)
     # every field of the core's models says what it is for
     defs = schema["$defs"]
     for name, d in defs.items():
@@ -59,3 +64,30 @@ def test_schema_is_json_schema_with_plugin_components(cellgate_bin):
             ref = prop.get("$ref", "").rsplit("/", 1)[-1]
             described = prop.get("description") or (ref and defs[ref].get("description"))
             assert described, f"{name}.{field} has no description"
+
+
+def test_without_c_or_the_variable_the_config_is_config_cellgate_yaml(cellgate_bin):
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "CELLGATE_CONFIG"}
+    out = run(cellgate_bin, "check", env=env, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("config/cellgate.yaml: OK")
+
+
+def test_every_command_that_reads_a_config_takes_c(cellgate_bin):
+    for command in ("run", "check", "replay", "cosim", "events", "history export", "modbus map", "simulate"):
+        out = run(cellgate_bin, *command.split(), "--help")
+        assert out.returncode == 0, command
+        assert re.search(r"-c \w+, --config \w+", out.stdout), command
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(cellgate_bin):
+    """``cellgate plugins | head -1`` where head has gone before cellgate writes."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command has even started
+    proc = subprocess.Popen([cellgate_bin, "plugins"], stdout=write_end, stderr=subprocess.PIPE, text=True)
+    os.close(write_end)
+    err = proc.communicate(timeout=60)[1]
+    assert "Traceback" not in err
+    assert proc.returncode == 141  # 128 + SIGPIPE, what a shell pipeline expects

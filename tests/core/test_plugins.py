@@ -82,6 +82,16 @@ def test_cellgate_plugins_lists_hooks_and_components(cellgate_bin):
     out = subprocess.run([cellgate_bin, "plugins", "--json"], capture_output=True, text=True, check=True)
     rows = {r["name"]: r for r in json.loads(out.stdout)}
     assert rows["northbound_opcua"]["version"]
+    modbus = rows["northbound_modbus"]
+    assert modbus["distribution"] == "cellgate"
+    assert {"cellgate_register_services", "cellgate_register_cli_commands"} <= set(modbus["hooks"])
+    assert {(r["kind"], r["name"]) for r in modbus["registers"]} >= {("service", "modbus"), ("cli", "modbus")}
+    monitors = {r["name"] for r in rows["monitors"]["registers"] if r["kind"] == "monitor"}
+    assert {"C20", "C23", "C30", "C40", "C41", "C20ex3", "C30ex3", "C40ex3", "CS", "THS", "AUX"} <= monitors
+    # the same for people: one block per plugin with its hooks and components
+    text = subprocess.run([cellgate_bin, "plugins"], capture_output=True, text=True, check=True).stdout
+    assert "northbound_modbus  (cellgate" in text
+    assert "service: modbus" in text
     for row in rows.values():
         kinds = {r["kind"] for r in row["registers"]}
         hooks = {h.removeprefix("cellgate_register_") for h in row["hooks"]}

@@ -179,16 +179,20 @@ async def test_ri_ramp_raises_ri_rise_on_that_unit_only(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(60)
-async def test_thermal_runaway_is_found_on_the_hot_unit(tmp_path: Path) -> None:
-    # The simulated runaway raises the float current slowly; the site asks for a 20 % rise held
-    # 10 min (defaults: 50 %, 30 min) so the test finishes in seconds.
-    engine = {"thermal": {"hold_s": 600, "current_rise": 0.2}}
+async def test_thermal_runaway_is_found_on_the_hot_unit_with_default_settings(tmp_path: Path) -> None:
+    # Default thermal settings (8 °C, 30 min): block 7 reads hot after ~3 h, the alarm follows
+    # the hold time later, hours before the block would fail (~8 h).
     run = await run_site(
-        site_config(tmp_path, {"scenario": "thermal-runaway"}, engine),
+        site_config(tmp_path, {"scenario": "thermal-runaway"}),
         speed=2000,
-        sim_s=16 * 3600,
+        sim_s=8 * 3600,
         done=lambda r: bool(r.first("thermal_runaway")),
     )
-    assert run.first("thermal_runaway") is not None, "no thermal_runaway in 16 h"
+    alarm, warning = run.first("thermal_runaway"), run.first("unit_hot")
+    assert alarm is not None, "no thermal_runaway in 8 h"
+    assert warning is not None
     assert run.units_with("thermal_runaway") == {6}  # block 7
-    assert 6 in run.units_with("unit_hot")  # the warning came first
+    assert 6 in run.units_with("unit_hot")
+    t0 = run.samples[0].t_s
+    assert alarm.t_s - t0 < 5 * 3600
+    assert 1800 <= alarm.t_s - warning.t_s <= 1800 + 900  # the hold time after the warning

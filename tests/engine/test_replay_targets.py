@@ -41,11 +41,17 @@ def run_replay(name: str, out: Path) -> tuple:
     return truth, load_estimates(out, truth.soc.shape[1])
 
 
+TRACES = ["vrla24-full-outage", "vrla24-partial-outages", "lfp16-outage", "vrla24-float-ri-rise"]
+
+
 @pytest.fixture(scope="module")
-def replays(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    out = tmp_path_factory.mktemp("replay")
-    names = ["vrla24-full-outage", "vrla24-partial-outages", "lfp16-outage", "vrla24-float-ri-rise"]
-    return {n: run_replay(n, out / n) for n in names}
+def replay_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("replay")
+
+
+@pytest.fixture(scope="module")
+def replays(replay_out: Path) -> dict:
+    return {n: run_replay(n, replay_out / n) for n in TRACES}
 
 
 @pytest.mark.parametrize("name", ["vrla24-full-outage", "vrla24-partial-outages"])

@@ -4,33 +4,21 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from gateway.core.clock import ManualClock
 from gateway.core.commands import CommandQueue
 from gateway.core.components import GatewayContext
 from gateway.core.events import EventBus
-from gateway.core.model import Quality, Snapshot, StringMode, StringView, UnitView
+from gateway.core.model import Snapshot, StringMode
+from tests.synthetic import site_config, string_view, unit_view
 
 T0 = 1_750_000_000.0  # a whole hour, so minutes and hours line up with the test's arithmetic
 T0 = T0 - T0 % 3600
 
 
 def config(count: int = 24, strings: int = 1) -> Any:
-    return SimpleNamespace(
-        site=SimpleNamespace(name="Test site"),
-        strings=[
-            SimpleNamespace(
-                name=f"String {chr(65 + i)}",
-                chemistry="vrla",
-                nominal_voltage_v=12.0,
-                rated_capacity_ah=100.0,
-                units=SimpleNamespace(model="C20", count=count, bus="bus1", first_address=1),
-            )
-            for i in range(strings)
-        ],
-    )
+    return site_config(count, strings, bus="bus1")
 
 
 def context(tmp_path: Path, count: int = 24, strings: int = 1) -> GatewayContext:
@@ -58,50 +46,33 @@ def snapshot(
     current_a: float = 0.2,
     version: int = 0,
 ) -> Snapshot:
-    views = []
-    for i in range(strings):
-        units = tuple(
-            UnitView(
-                string=i,
-                position=p,
-                model="C20",
-                bus="bus1",
-                address=p,
-                channel=0,
-                voltage_v=voltage(t, p),
-                temperature_c=25.0 + p / 10,
-                ri_ohm=0.004 + p * 1e-5,
-                ri_baseline_ohm=0.004,
-                soc=1.0,
-                soh=0.95,
-                psoc=False,
-                equalize_duty=0.1,
-                status="ok",
-                quality=Quality.GOOD,
-                updated_at=t,
-            )
-            for p in range(1, count + 1)
+    views = tuple(
+        string_view(
+            i,
+            (
+                unit_view(
+                    i,
+                    p,
+                    voltage_v=voltage(t, p),
+                    temperature_c=25.0 + p / 10,
+                    ri_ohm=0.004 + p * 1e-5,
+                    soh=0.95,
+                    equalize_duty=0.1,
+                    updated_at=t,
+                )
+                for p in range(1, count + 1)
+            ),
+            current_a=current_a,
+            spread_v=0.2,
+            mode=mode,
         )
-        views.append(
-            StringView(
-                index=i,
-                name=f"String {chr(65 + i)}",
-                chemistry="vrla",
-                voltage_v=sum(u.voltage_v or 0 for u in units),
-                current_a=current_a,
-                ripple_a=0.5,
-                spread_v=0.2,
-                soc=1.0,
-                runtime_s=None,
-                mode=mode,
-                units=units,
-            )
-        )
+        for i in range(strings)
+    )
     return Snapshot(
         version=version,
         time=t,
         site_name="Test site",
-        strings=tuple(views),
+        strings=views,
         ambient_c=24.0,
         humidity_pct=40.0,
     )

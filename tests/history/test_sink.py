@@ -147,3 +147,23 @@ async def test_unknown_sources_and_fields_are_clear_errors(tmp_path: Path) -> No
         assert empty == {"t": [], "voltage_v": []}
     finally:
         await sink.stop()
+
+
+async def test_over_its_size_budget_the_oldest_day_of_raw_samples_goes_first(tmp_path: Path) -> None:
+    budget_mb = 1.5
+    for day in (0, 2):  # two discharges (full rate), about 1.2 MB each, two days apart
+        sink = await _run(tmp_path, 1200, mode=StringMode.DISCHARGE, start=T0 + day * 86400, raw_days=30.0)
+        await sink.stop()
+    sink = await _run(tmp_path, 5, start=T0 + 3 * 86400, raw_days=30.0, size_budget_mb=budget_mb)
+    await sink.stop()  # maintenance ran at start: the first write of this run
+    conn = sqlite3.connect(tmp_path / "var" / "history.sqlite")
+    try:
+        assert conn.execute("SELECT MIN(t) FROM raw_unit").fetchone()[0] / 1000 >= T0 + 86400
+        assert conn.execute("SELECT MIN(t) FROM r1m_unit").fetchone()[0] == T0  # rollups stay
+        pages, free, size = (
+            conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "freelist_count", "page_size")
+        )
+        assert (pages - free) * size <= budget_mb * 1024 * 1024
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()

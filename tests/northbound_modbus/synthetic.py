@@ -7,6 +7,7 @@ comm-lost, stale or out of range, so every status bit and the "no data" value ge
 from __future__ import annotations
 
 from gateway.core.model import AlarmView, LineStats, Quality, Snapshot, StringMode, StringView, UnitView
+from tests.synthetic import string_view, unit_view
 
 LAYOUT = (24, 24, 512)
 LOST = {(0, 5), (2, 100)}  # (string, index): comm lost
@@ -25,13 +26,11 @@ def unit(s: int, i: int) -> UnitView:
     elif key in NEVER:
         quality = Quality.NO_DATA
     never = key in NEVER
-    return UnitView(
-        string=s,
-        position=i + 1,
-        model="C20",
+    return unit_view(
+        s,
+        i + 1,
         bus=f"bus{s}",
         address=1 + i % 200,
-        channel=0,
         voltage_v=None if never else round(13.2 + 0.001 * i + 0.1 * s, 3),
         temperature_c=None if never else round(21.0 + 0.1 * (i % 50) - 5 * (s == 1 and i == 7), 1),
         ri_ohm=None if never else round(0.003 + 0.00001 * (i % 300), 6),
@@ -48,10 +47,10 @@ def unit(s: int, i: int) -> UnitView:
 
 def string(s: int, count: int) -> StringView:
     units = tuple(unit(s, i) for i in range(count))
-    return StringView(
-        index=s,
+    return string_view(
+        s,
+        units,
         name=f"String {s}",
-        chemistry="vrla",
         voltage_v=round(sum(u.voltage_v or 0 for u in units), 2),
         current_a=[-12.5, 3.2, 0.0][s % 3],
         ripple_a=[1.5, 0.7, 0.2][s % 3],
@@ -59,7 +58,6 @@ def string(s: int, count: int) -> StringView:
         soc=[0.91, 0.75, 0.5][s % 3],
         runtime_s=[5400.0, None, None][s % 3],
         mode=[StringMode.DISCHARGE, StringMode.FLOAT, StringMode.CHARGE][s % 3],
-        units=units,
     )
 
 

@@ -13,27 +13,23 @@ from gateway.core.clock import RealClock
 from gateway.core.commands import CommandQueue
 from gateway.core.components import GatewayContext
 from gateway.core.events import EventBus
-from gateway.core.model import AlarmView, Quality, Snapshot, StringMode, StringView, UnitView
+from gateway.core.model import AlarmView, Quality, Snapshot, StringMode, UnitView
+from tests.synthetic import string_view, unit_view
 
 
 def unit(string: int, position: int, t: float, quality: Quality = Quality.GOOD) -> UnitView:
     k = string * 1000 + position
-    return UnitView(
-        string=string,
-        position=position,
-        model="C20",
+    return unit_view(
+        string,
+        position,
         bus=f"bus{string + 1}",
-        address=position,
         channel=1,
         voltage_v=13.5 + (k % 17) * 0.001,
         temperature_c=22.0 + (k % 7) * 0.1,
         ri_ohm=0.0040 + (k % 11) * 1e-5,
-        ri_baseline_ohm=0.0040,
         soc=0.95 - (k % 5) * 0.01,
         soh=0.98 - (k % 3) * 0.01,
-        psoc=False,
         equalize_duty=(k % 4) * 0.1,
-        status="ok",
         quality=quality,
         updated_at=t - 1.0,
     )
@@ -49,33 +45,29 @@ def snapshot(
     alarms: tuple[AlarmView, ...] = (),
 ) -> Snapshot:
     """``strings`` × ``units_per_string`` units; ``stale_units`` holds (string, position) pairs."""
-    views = []
-    for s in range(strings):
-        units = tuple(
-            unit(s, p, t, Quality.STALE if (s, p) in stale_units else Quality.GOOD)
-            for p in range(1, units_per_string + 1)
+    discharging = mode is StringMode.DISCHARGE
+    views = tuple(
+        string_view(
+            s,
+            (
+                unit(s, p, t, Quality.STALE if (s, p) in stale_units else Quality.GOOD)
+                for p in range(1, units_per_string + 1)
+            ),
+            name=f"String {chr(65 + s % 26)}{s // 26 or ''}",
+            current_a=-42.5 if discharging else 0.8,
+            ripple_a=0.3,
+            spread_v=0.016,
+            soc=0.25 if discharging else 0.93,
+            runtime_s=1830.0 if discharging else None,
+            mode=mode,
         )
-        voltage = sum(u.voltage_v or 0.0 for u in units)
-        views.append(
-            StringView(
-                index=s,
-                name=f"String {chr(65 + s % 26)}{s // 26 or ''}",
-                chemistry="vrla",
-                voltage_v=voltage,
-                current_a=-42.5 if mode is StringMode.DISCHARGE else 0.8,
-                ripple_a=0.3,
-                spread_v=0.016,
-                soc=0.93 if mode is not StringMode.DISCHARGE else 0.25,
-                runtime_s=1830.0 if mode is StringMode.DISCHARGE else None,
-                mode=mode,
-                units=units,
-            )
-        )
+        for s in range(strings)
+    )
     return Snapshot(
         version=version,
         time=t,
         site_name="Test site",
-        strings=tuple(views),
+        strings=views,
         ambient_c=23.4,
         humidity_pct=41.0,
         alarms=alarms,

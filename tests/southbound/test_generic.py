@@ -7,6 +7,8 @@ wrong byte/word order or scale in the driver cannot cancel out.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,10 +37,14 @@ def _bit(value: bool = False) -> SimData:
     return SimData(0, values=[value], datatype=DataType.BITS)
 
 
-async def _serve(device: SimDevice, port: int, requests: list[tuple[int, int, int]]) -> ModbusTcpServer:
+async def _serve(
+    device: SimDevice, port: int, requests: list[tuple[int, int, int]], times: list[float] | None = None
+) -> ModbusTcpServer:
     def trace(sending: bool, pdu):
         if not sending:
             requests.append((pdu.function_code, pdu.address, pdu.count))
+            if times is not None:
+                times.append(time.monotonic())
         return pdu
 
     server = ModbusTcpServer(device, framer=FramerType.RTU, address=("127.0.0.1", port), trace_pdu=trace)
@@ -82,7 +88,8 @@ async def test_lfp_bms_map(free_port: int):
     ]
     device = SimDevice(7, simdata=([_bit()], [_bit()], holding, [_regs(1000, [0])]))
     requests: list[tuple[int, int, int]] = []
-    server = await _serve(device, free_port, requests)
+    times: list[float] = []
+    server = await _serve(device, free_port, requests, times)
     try:
         readings = await _poll(free_port, "example-lfp-bms-16s.yaml", 7)
     finally:
@@ -101,6 +108,9 @@ async def test_lfp_bms_map(free_port: int):
     )
     assert pack.flags == {"cell_over_voltage", "over_current"}
     assert max(count for _fc, _a, count in requests) <= 16  # the device's limit per request
+    # the map's pause_s (20 ms) is kept between two requests to the device
+    assert len(times) >= 3
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.018
 
 
 async def test_float_monitor_map_byte_swapped(free_port: int):

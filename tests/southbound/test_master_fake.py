@@ -287,3 +287,29 @@ async def test_line_with_dead_first_monitors_still_comes_up():
         states.append(r.line_stats.state)
     assert states[-1] == "up"
     assert {x.address for x in r.readings if x.quality is Quality.GOOD} == {5, 6, 7, 8}
+
+
+async def test_a_monitor_replaced_at_its_address_is_an_event_and_its_readings_are_used():
+    ctx = manual_ctx()
+    dev = c20(2, serial=7)
+    fake = FakeLine(ctx, [c20(1), dev])
+    m, _ = make_master(fake, [MonitorBinding(a, "C20") for a in (1, 2)], timeout_s=0.01)
+    await m.run_once()
+    dev.dead = True  # unplugged for the swap ...
+    for _ in range(3):
+        await m.run_once()
+    dev.inputs.update({103: 0, 104: 9, 2: 13_250})  # ... and a new monitor, serial 9, at address 2
+    dev.dead = False
+    events = []
+    for _ in range(6):  # a lost unit is probed every few cycles
+        r = await m.run_once()
+        events += r.events
+        if not r.comm_lost:
+            break
+    assert [(e.code, e.source) for e in events if e.code == "monitor_replaced"] == [
+        ("monitor_replaced", "lines[bus1].devices[2]")
+    ]
+    assert "serial 7 replaced by serial 9" in next(e.message for e in events if e.code == "monitor_replaced")
+    assert not r.identity_problems
+    assert next(x for x in r.readings if x.address == 2).voltage_v == 13.25
+    assert r.unit_stats[2].serial == 9

@@ -18,16 +18,8 @@ from gateway.core.clock import ManualClock
 from gateway.core.commands import COMMAND_KINDS, Actor, CommandQueue, CommandResult
 from gateway.core.components import AuthenticationRejected, GatewayContext
 from gateway.core.events import Event, EventBus
-from gateway.core.model import (
-    AlarmView,
-    DeviceStats,
-    LineStats,
-    Quality,
-    Snapshot,
-    StringMode,
-    StringView,
-    UnitView,
-)
+from gateway.core.model import AlarmView, DeviceStats, LineStats, Quality, Snapshot
+from tests.synthetic import string_view, unit_view
 
 T0 = 1_760_000_000.0
 
@@ -49,20 +41,17 @@ def make_snapshot(strings: int = 2, units: int = 24, version: int = 1, t: float 
             if p == units and s == strings - 1:
                 status, quality = "comm_lost", Quality.COMM_LOST
             unit_views.append(
-                UnitView(
-                    string=s,
-                    position=p,
-                    model="C20",
+                unit_view(
+                    s,
+                    p,
                     bus=f"bus{s + 1}",
                     address=1 + (p - 1) // 4,
                     channel=(p - 1) % 4 + 1,
                     voltage_v=voltage,
                     temperature_c=23.0 + (p % 5) * 0.3,
                     ri_ohm=0.0042 + (p % 3) * 0.0002,
-                    ri_baseline_ohm=0.0040,
                     soc=0.98,
                     soh=0.93 - (p % 4) * 0.02,
-                    psoc=False,
                     equalize_duty=max(0.0, wobble) * 5,
                     status=status,
                     quality=quality,
@@ -71,18 +60,14 @@ def make_snapshot(strings: int = 2, units: int = 24, version: int = 1, t: float 
             )
         volts = [u.voltage_v for u in unit_views if u.voltage_v is not None]
         views.append(
-            StringView(
-                index=s,
+            string_view(
+                s,
+                unit_views,
                 name=f"String {'AB'[s] if s < 2 else s + 1}",
-                chemistry="vrla",
-                voltage_v=sum(volts),
                 current_a=0.35,
                 ripple_a=0.8,
                 spread_v=max(volts) - min(volts),
                 soc=0.98,
-                runtime_s=None,
-                mode=StringMode.FLOAT,
-                units=tuple(unit_views),
             )
         )
     alarms = (

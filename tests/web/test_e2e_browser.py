@@ -20,19 +20,11 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parent / "screenshots"
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.web.browser import SHOTS, chromium_page, needs_chromium
+
 SPEED = 5  # simulated seconds per real second: the scenario's fault comes after 4 s
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="run scripts/peers/chromium.sh first")
+pytestmark = needs_chromium
 
 SCENARIO = """\
 description: the monitor at address 2 of the first line falls silent after 20 s
@@ -135,92 +127,69 @@ async def _wait_for_port(port: int, timeout: float) -> None:
 
 
 async def test_first_day_of_an_operator(gateway: Gateway, tmp_path: Path) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir()
     (SHOTS / ".gitignore").write_text("*\n")
-    problems: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            args=BROWSER_ARGS,
-            headless=True,
-            ignore_https_errors=True,
-            viewport={"width": 1440, "height": 900},
-        )
-        try:
-            page = browser.pages[0] if browser.pages else await browser.new_page()
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on(
-                "console",
-                lambda m: (
-                    problems.append(f"console: {m.text}")
-                    if m.type == "error" and "401" not in m.text
-                    else None
-                ),
-            )
+    async with chromium_page(tmp_path / "profile", width=1440) as (page, problems):
+        # 1. first login with the printed password, forced to choose a new one
+        await page.goto(gateway.url + "/")
+        await page.fill("#login-form input[name=user]", "admin")
+        await page.fill("#login-form input[name=password]", gateway.password)
+        await page.screenshot(path=SHOTS / "01-login.png")
+        await page.click("#login-form button[type=submit]")
+        await expect(page.locator("#change-form")).to_be_visible()
+        await page.fill("#change-form input[name=old]", gateway.password)
+        await page.fill("#change-form input[name=new]", "a new admin password")
+        await page.fill("#change-form input[name=again]", "a new admin password")
+        await page.screenshot(path=SHOTS / "02-forced-change.png")
+        await page.click("#change-form button[type=submit]")
 
-            # 1. first login with the printed password, forced to choose a new one
-            await page.goto(gateway.url + "/")
-            await page.fill("#login-form input[name=user]", "admin")
-            await page.fill("#login-form input[name=password]", gateway.password)
-            await page.screenshot(path=SHOTS / "01-login.png")
-            await page.click("#login-form button[type=submit]")
-            await expect(page.locator("#change-form")).to_be_visible()
-            await page.fill("#change-form input[name=old]", gateway.password)
-            await page.fill("#change-form input[name=new]", "a new admin password")
-            await page.fill("#change-form input[name=again]", "a new admin password")
-            await page.screenshot(path=SHOTS / "02-forced-change.png")
-            await page.click("#change-form button[type=submit]")
+        # 2. the overview, live: a cell's value changes without reloading
+        first_cell = page.locator('table[data-string="0"] tr[data-position="5"] td:nth-child(2)')
+        await expect(first_cell).to_have_text(re.compile(r"^\d+\.\d{3}$"), timeout=20_000)
+        before = await first_cell.inner_text()
+        live_before = await page.locator("#live-text").inner_text()
+        await expect(page.locator("#live-text")).not_to_have_text(live_before, timeout=15_000)
+        for _ in range(60):  # a float voltage moves by a few mV between polls
+            if await first_cell.inner_text() != before:
+                break
+            await page.wait_for_timeout(250)
+        assert await first_cell.inner_text() != before, "the overview did not update live"
+        await expect(page.locator('table[data-string="1"] tbody tr')).to_have_count(24)
+        await page.screenshot(path=SHOTS / "03-overview.png", full_page=True)
 
-            # 2. the overview, live: a cell's value changes without reloading
-            first_cell = page.locator('table[data-string="0"] tr[data-position="5"] td:nth-child(2)')
-            await expect(first_cell).to_have_text(re.compile(r"^\d+\.\d{3}$"), timeout=20_000)
-            before = await first_cell.inner_text()
-            live_before = await page.locator("#live-text").inner_text()
-            await expect(page.locator("#live-text")).not_to_have_text(live_before, timeout=15_000)
-            for _ in range(60):  # a float voltage moves by a few mV between polls
-                if await first_cell.inner_text() != before:
-                    break
-                await page.wait_for_timeout(250)
-            assert await first_cell.inner_text() != before, "the overview did not update live"
-            await expect(page.locator('table[data-string="1"] tbody tr')).to_have_count(24)
-            await page.screenshot(path=SHOTS / "03-overview.png", full_page=True)
+        # 3. the scenario's silent monitor raises an alarm; the operator acknowledges it
+        await page.click('#nav a[data-page="alarms"]')
+        ack = page.locator("button.ack").first
+        await expect(ack).to_be_visible(timeout=30_000)
+        row = page.locator("tr[data-alarm]").filter(has=ack).first
+        alarm_id = await row.get_attribute("data-alarm")
+        await page.screenshot(path=SHOTS / "04-alarm-raised.png")
+        await ack.click()
+        acked = page.locator(f'tr[data-alarm="{alarm_id}"] td:last-child')
+        await expect(acked).to_contain_text("admin", timeout=15_000)
+        await page.screenshot(path=SHOTS / "05-alarm-acknowledged.png")
 
-            # 3. the scenario's silent monitor raises an alarm; the operator acknowledges it
-            await page.click('#nav a[data-page="alarms"]')
-            ack = page.locator("button.ack").first
-            await expect(ack).to_be_visible(timeout=30_000)
-            row = page.locator("tr[data-alarm]").filter(has=ack).first
-            alarm_id = await row.get_attribute("data-alarm")
-            await page.screenshot(path=SHOTS / "04-alarm-raised.png")
-            await ack.click()
-            acked = page.locator(f'tr[data-alarm="{alarm_id}"] td:last-child')
-            await expect(acked).to_contain_text("admin", timeout=15_000)
-            await page.screenshot(path=SHOTS / "05-alarm-acknowledged.png")
+        # the acknowledgement is in the event log, with who and from where
+        await page.click('#nav a[data-page="events"]')
+        ack_event = page.locator("tbody tr", has_text="ack_alarm").first
+        await expect(ack_event).to_contain_text("admin", timeout=15_000)
+        await expect(ack_event).to_contain_text("web")
+        await page.screenshot(path=SHOTS / "06-events.png")
 
-            # the acknowledgement is in the event log, with who and from where
-            await page.click('#nav a[data-page="events"]')
-            ack_event = page.locator("tbody tr", has_text="ack_alarm").first
-            await expect(ack_event).to_contain_text("admin", timeout=15_000)
-            await expect(ack_event).to_contain_text("web")
-            await page.screenshot(path=SHOTS / "06-events.png")
+        # 4. a unit's trend chart, opened from its row in the overview
+        await page.click('#nav a[data-page="overview"]')
+        await page.click('table[data-string="0"] tr[data-position="7"]')
+        await expect(page.locator("#trend-title")).to_contain_text("UPS A #7")
+        await expect(page.locator("#trend-chart canvas")).to_be_visible(timeout=30_000)
+        await page.wait_for_timeout(500)
+        await page.screenshot(path=SHOTS / "07-trend-unit.png")
 
-            # 4. a unit's trend chart, opened from its row in the overview
-            await page.click('#nav a[data-page="overview"]')
-            await page.click('table[data-string="0"] tr[data-position="7"]')
-            await expect(page.locator("#trend-title")).to_contain_text("UPS A #7")
-            await expect(page.locator("#trend-chart canvas")).to_be_visible(timeout=30_000)
-            await page.wait_for_timeout(500)
-            await page.screenshot(path=SHOTS / "07-trend-unit.png")
-
-            # and the pages an operator also visits
-            for name in ("bus", "users", "wizard", "reports"):
-                await page.click(f'#nav a[data-page="{name}"]')
-                await page.wait_for_timeout(700)
-                await page.screenshot(path=SHOTS / f"08-{name}.png")
-        finally:
-            await browser.close()
+        # and the pages an operator also visits
+        for name in ("bus", "users", "wizard", "reports"):
+            await page.click(f'#nav a[data-page="{name}"]')
+            await page.wait_for_timeout(700)
+            await page.screenshot(path=SHOTS / f"08-{name}.png")
     assert not problems, problems

@@ -24,6 +24,7 @@ from gateway.core.model import ChannelReading, Quality
 from plugins.monitors.plugin import BLOCK_DRIVERS, SENSOR_DRIVERS
 from plugins.simulator.options import SimOptions
 from plugins.simulator.transport import SimTransport
+from tests.web.browser import SHOTS, chromium_page, needs_chromium
 
 DRIVERS = {c.model: c for c in (*BLOCK_DRIVERS, *SENSOR_DRIVERS)}
 WORLDS = itertools.count(1)
@@ -478,71 +479,47 @@ async def test_only_admins_start_the_wizard(gateway) -> None:
     assert "bus1" not in gateway.hub.wizards.sessions
 
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = __import__("pathlib").Path(__file__).resolve().parent / "screenshots"
-
-
-@pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason="run scripts/peers/chromium.sh first")
+@needs_chromium
 async def test_the_wizard_page_in_chromium(gateway, tmp_path) -> None:
-    from playwright.async_api import async_playwright, expect
-
-    from tests.web.test_e2e_browser import BROWSER_ARGS
+    from playwright.async_api import expect
 
     gw = gateway
     world = gw.hub.masters["bus1"].transport.world
     fresh = [d.serial for d in world.devices() if d.address == 247]
     web = dict(gw.components)["service:web"]
-    problems: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            args=BROWSER_ARGS,
-            headless=True,
-            ignore_https_errors=True,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            page = browser.pages[0] if browser.pages else await browser.new_page()
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on(  # the 401 is the page asking who it is before the login
-                "console",
-                lambda m: problems.append(m.text) if m.type == "error" and "401" not in m.text else None,
-            )
-            await page.goto(f"https://localhost:{web.port}/")
-            await page.fill("#login-form input[name=user]", "admin1")
-            await page.fill("#login-form input[name=password]", ADMIN_PW)
-            await page.click("#login-form button[type=submit]")
-            await page.click('#nav a[data-page="wizard"]')
-            # the page offers the first configured address that does not answer
-            await expect(page.locator("#wizard-start")).to_have_value("4", timeout=15_000)
-            await expect(page.locator("#wizard-line")).to_have_value("bus1")
-            await page.click("#wizard-start-button")
-            await expect(page.locator("#wizard-message")).to_contain_text("started on bus1 at address 4")
-            await expect(page.locator("#wizard-status")).to_contain_text("it gets address 4")
+    async with chromium_page(tmp_path / "profile", width=1280) as (page, problems):
+        await page.goto(f"https://localhost:{web.port}/")
+        await page.fill("#login-form input[name=user]", "admin1")
+        await page.fill("#login-form input[name=password]", ADMIN_PW)
+        await page.click("#login-form button[type=submit]")
+        await page.click('#nav a[data-page="wizard"]')
+        # the page offers the first configured address that does not answer
+        await expect(page.locator("#wizard-start")).to_have_value("4", timeout=15_000)
+        await expect(page.locator("#wizard-line")).to_have_value("bus1")
+        await page.click("#wizard-start-button")
+        await expect(page.locator("#wizard-message")).to_contain_text("started on bus1 at address 4")
+        await expect(page.locator("#wizard-status")).to_contain_text("it gets address 4")
 
-            world.press_button(serial=fresh[0])
-            await expect(page.locator("#wizard-assigned tbody tr")).to_have_count(1, timeout=15_000)
-            # two buttons at once: neither gets an id, and the page says what to do
-            world.press_button(serial=fresh[1])
-            world.press_button(serial=fresh[2])
-            await expect(page.locator("#wizard-two")).to_contain_text(
-                "Press one button at a time", timeout=15_000
-            )
-            for serial, rows in ((fresh[1], 2), (fresh[2], 3)):
-                world.press_button(serial=serial)
-                await expect(page.locator("#wizard-assigned tbody tr")).to_have_count(rows, timeout=15_000)
-            await expect(page.locator("#wizard-two")).to_have_count(0)
-            await expect(page.locator("#wizard-assigned tbody")).to_contain_text(str(fresh[2]))
-            SHOTS.mkdir(exist_ok=True)
-            await page.screenshot(path=SHOTS / "20-wizard.png")
-            await page.click("#wizard-stop-button")
-            await expect(page.locator("#wizard-status")).to_contain_text(
-                "Ended: stopped by request", timeout=15_000
-            )
-            await expect(page.locator("#wizard-start-button")).to_be_enabled()
-        finally:
-            await browser.close()
+        world.press_button(serial=fresh[0])
+        await expect(page.locator("#wizard-assigned tbody tr")).to_have_count(1, timeout=15_000)
+        # two buttons at once: neither gets an id, and the page says what to do
+        world.press_button(serial=fresh[1])
+        world.press_button(serial=fresh[2])
+        await expect(page.locator("#wizard-two")).to_contain_text(
+            "Press one button at a time", timeout=15_000
+        )
+        for serial, rows in ((fresh[1], 2), (fresh[2], 3)):
+            world.press_button(serial=serial)
+            await expect(page.locator("#wizard-assigned tbody tr")).to_have_count(rows, timeout=15_000)
+        await expect(page.locator("#wizard-two")).to_have_count(0)
+        await expect(page.locator("#wizard-assigned tbody")).to_contain_text(str(fresh[2]))
+        SHOTS.mkdir(exist_ok=True)
+        await page.screenshot(path=SHOTS / "20-wizard.png")
+        await page.click("#wizard-stop-button")
+        await expect(page.locator("#wizard-status")).to_contain_text(
+            "Ended: stopped by request", timeout=15_000
+        )
+        await expect(page.locator("#wizard-start-button")).to_be_enabled()
     assert [world.by_serial(s).address for s in fresh] == [4, 5, 6]
     assert not problems, problems
 

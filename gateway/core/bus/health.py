@@ -190,7 +190,7 @@ class HealthTracker:
     # ------------------------------------------------------------------ identity
     def _check_identity(self, unit: UnitState, ident: Identity) -> None:
         drv, b = unit.driver, unit.binding
-        unit.identity = ident
+        previous, unit.identity = unit.identity, ident
         found = f"{self._model_name(ident.model_code)} serial {ident.serial}"
         expected = b.model + (f" serial {b.expected_serial}" if b.expected_serial is not None else "")
         wrong = (
@@ -229,6 +229,16 @@ class HealthTracker:
                 "cleared",
                 self._source(unit),
             )
+        if previous is not None and previous.serial != ident.serial:
+            # a monitor swapped at the same address (the config names no serial): a fact to record
+            self._event(
+                "monitor_replaced",
+                "info",
+                f"device {unit.address}: serial {previous.serial} replaced by serial {ident.serial}",
+                None,
+                self._source(unit),
+            )
+            log.info("monitor replaced", line=self.m.name, address=unit.address, serial=ident.serial)
         unit.identity_ok = True
 
     def _identity_readings(self, unit: UnitState, now: float) -> list[Reading]:
@@ -303,7 +313,7 @@ class HealthTracker:
     def _source(self, unit: UnitState) -> str:
         return f"lines[{self.m.name}].devices[{unit.address}]"
 
-    def _event(self, code: str, level: str, message: str, state: str, source: str) -> None:
+    def _event(self, code: str, level: str, message: str, state: str | None, source: str) -> None:
         self._events.append(
             Event(
                 time=self.m.ctx.clock.now(),

@@ -183,10 +183,18 @@ class ThermalConfig(_Section):
     current_rise: float = Field(
         0.5,
         gt=0,
-        description="...with the float current this fraction above its baseline (rising float current).",
+        description="...with the string's float current this fraction above its baseline (a runaway "
+        "of the whole string, or of several units)...",
+    )
+    sag_v_per_cell: float | None = Field(
+        0.1,
+        gt=0,
+        description="...or with the hot unit's own float voltage this far (V/cell) below the string "
+        "median: on a series string a single unit's runaway shows as its voltage falling (it heats "
+        "from an internal current), not as a higher string current; null = string current only.",
     )
     hold_s: float = Field(
-        1800.0, ge=0, description="Both conditions for this long raise thermal_runaway (alarm)."
+        1800.0, ge=0, description="Hot and rising/sagging for this long raise thermal_runaway (alarm)."
     )
     action: str | None = Field(
         None,

@@ -153,17 +153,32 @@ class WeakUnitDetector:
 
 
 class ThermalWatch:
-    """Thermal runaway: a unit much warmer than its neighbours while the float current rises."""
+    """Thermal runaway: a unit much warmer than its neighbours that heats itself.
 
-    def __init__(self, n: int, cfg: ThermalConfig, rest_current_a: float) -> None:
+    Self-heating shows in one of two ways. A whole string running away draws more float current
+    (it doubles per ~10 K). One unit running away on a series string hardly moves the string
+    current (the charger holds the sum of the voltages, so the string current follows the
+    geometric mean of the units' float currents); it heats from a current inside it (soft short,
+    dry-out), which pulls its own float voltage down below the others'.
+    """
+
+    def __init__(self, n: int, cfg: ThermalConfig, rest_current_a: float, cells: int = 1) -> None:
         self.cfg = cfg
         self.rest_current_a = rest_current_a
+        self.cells = cells
         self._hot_since = np.full(n, math.nan)
         self._i_fast = math.nan  # float current, minutes
         self._i_base = math.nan  # float current, a day
 
     def update(
-        self, t: float, dt: float, mode: Mode, current_a: float, ambient_c: float, temp_c: np.ndarray
+        self,
+        t: float,
+        dt: float,
+        mode: Mode,
+        current_a: float,
+        ambient_c: float,
+        temp_c: np.ndarray,
+        voltage_v: np.ndarray | None = None,
     ) -> list[Finding]:
         out: list[Finding] = []
         floating = mode in (Mode.FLOAT, Mode.CHARGE) and math.isfinite(current_a)
@@ -190,19 +205,29 @@ class ThermalWatch:
         )
         if floating and not hot.any() and not rising:  # learn the normal float current slowly
             self._i_base += (self._i_fast - self._i_base) * min(1.0, dt / 86400.0)
-        cond = hot & rising
+        sag = self._sag_v_per_cell(voltage_v) if floating else np.zeros(len(hot))
+        sagging = (
+            np.nan_to_num(sag, nan=0.0) >= self.cfg.sag_v_per_cell
+            if self.cfg.sag_v_per_cell is not None
+            else np.zeros(len(hot), bool)
+        )
+        cond = hot & (rising | sagging)
         self._hot_since = np.where(cond, np.where(np.isnan(self._hot_since), t, self._hot_since), math.nan)
         action = f"; action: {self.cfg.action}" if self.cfg.action else ""
         for i in np.nonzero(hot)[0]:
             if cond[i] and t - self._hot_since[i] >= self.cfg.hold_s:
+                why = (
+                    f"the float current rising ({self._i_fast:.2f} A vs {self._i_base:.2f} A)"
+                    if rising
+                    else f"its float voltage {sag[i] * 1000:.0f} mV/cell below the string"
+                )
                 out.append(
                     Finding(
                         "thermal_runaway",
                         "alarm",
                         int(i),
                         float(excess[i]),
-                        f"{excess[i]:.1f} °C above the string with the float current rising "
-                        f"({self._i_fast:.2f} A vs {self._i_base:.2f} A){action}",
+                        f"{excess[i]:.1f} °C above the string with {why}{action}",
                     )
                 )
             else:
@@ -216,6 +241,12 @@ class ThermalWatch:
                     )
                 )
         return out
+
+    def _sag_v_per_cell(self, voltage_v: np.ndarray | None) -> np.ndarray:
+        """How far each unit's voltage sits below the string median, V/cell (NaN: unknown)."""
+        if voltage_v is None or np.isfinite(voltage_v).sum() < 3:
+            return np.full(len(self._hot_since), math.nan)
+        return (float(np.nanmedian(voltage_v)) - voltage_v) / self.cells
 
     @property
     def float_current_baseline_a(self) -> float:

@@ -47,7 +47,10 @@ class StringEngine:
         )
         dc = self.config.discharge
         self.thermal = ThermalWatch(
-            n, self.config.thermal, max(dc.rest_current_a, dc.rest_current_c * spec.rated_capacity_ah)
+            n,
+            self.config.thermal,
+            max(dc.rest_current_a, dc.rest_current_c * spec.rated_capacity_ah),
+            cells,
         )
         self.psoc = PsocTracker(n, hc)
         c10_a = spec.rated_capacity_ah / 10.0
@@ -107,7 +110,8 @@ class StringEngine:
         findings: list[Finding] = []
         findings += self.ri.findings()
         findings += self.weak.update(t, self.mode, np.where(fresh, v, np.nan))
-        findings += self.thermal.update(t, dt, self.mode, m.current_a, m.ambient_c, temp)
+        # the last known voltages, not only this cycle's: the sag must hold over the hold time
+        findings += self.thermal.update(t, dt, self.mode, m.current_a, m.ambient_c, temp, v)
         findings += self.psoc.update(t, soc, unit_i * dt / 3600.0)
         findings += self._capacity_findings()
         ri_hold = np.zeros(n, bool)
