@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from gateway.core.model import Quality, Snapshot, StringMode, StringView, UnitView
+from plugins.history_sqlite.rows import snapshot_rows
 from plugins.history_sqlite.schema import table
-from plugins.history_sqlite.writer import HistoryWriter, WriterSettings, snapshot_rows
+from plugins.history_sqlite.writer import HistoryWriter, WriterSettings
 
 STRINGS, PER_STRING = 4, 128  # 512 units
 CPU_SECONDS = 600  # simulated seconds of float for the CPU figure (plus 60 s of discharge)

@@ -21,7 +21,13 @@ from gateway.core.events import Event
 from gateway.core.logging import get_logger
 from gateway.core.model import Snapshot
 from plugins.history_sqlite import schema
-from plugins.history_sqlite.schema import KINDS, STRING_MODE, UNIT_STATUS, rollup_columns, table
+from plugins.history_sqlite.rows import (
+    MinuteAccumulator,
+    hour_from_minutes_sql,
+    snapshot_rows,
+    upsert_minute_sql,
+)
+from plugins.history_sqlite.schema import KINDS, table
 
 log = get_logger("plugins.history_sqlite")
 
@@ -69,80 +75,6 @@ DEFAULT_DEADBANDS = {
 DEFAULT_RELATIVE_DEADBANDS = {"unit.voltage_v": 0.0015, "string.voltage_v": 0.001}
 
 
-def _scaled(value: Any, f: schema.Field) -> int | None:
-    if value is None:
-        return None
-    return round(float(value) * f.scale)
-
-
-def snapshot_rows(snap: Snapshot) -> list[tuple[str, str, tuple[int | None, ...], bool]]:
-    """(kind, source, scaled values, full-rate mode?) for every unit, string and the site."""
-    rows: list[tuple[str, str, tuple[int | None, ...], bool]] = []
-    uf, sf, tf = KINDS["unit"], KINDS["string"], KINDS["site"]
-    modes = []
-    for s in snap.strings:
-        mode = getattr(s.mode, "value", s.mode)
-        modes.append(mode)
-        for u in s.units:
-            values = (
-                _scaled(u.voltage_v, uf[0]),
-                _scaled(u.temperature_c, uf[1]),
-                _scaled(u.ri_ohm, uf[2]),
-                _scaled(u.soc, uf[3]),
-                _scaled(u.soh, uf[4]),
-                _scaled(u.equalize_duty, uf[5]),
-                UNIT_STATUS.get(u.status, 5),
-            )
-            rows.append(("unit", f"strings[{s.index}].units[{u.position - 1}]", values, False))
-        values = (
-            _scaled(s.voltage_v, sf[0]),
-            _scaled(s.current_a, sf[1]),
-            _scaled(s.ripple_a, sf[2]),
-            _scaled(s.spread_v, sf[3]),
-            _scaled(s.soc, sf[4]),
-            STRING_MODE.get(mode, 0),
-        )
-        rows.append(("string", f"strings[{s.index}]", values, False))
-    rows.append(("site", "site", (_scaled(snap.ambient_c, tf[0]), _scaled(snap.humidity_pct, tf[1])), False))
-    return rows
-
-
-class _Minute:
-    """Accumulates one minute of one source: per field count, sum, min, max."""
-
-    __slots__ = ("n", "stats")
-
-    def __init__(self, width: int) -> None:
-        self.n = 0
-        self.stats: list[list[int] | None] = [None] * width
-
-    def add(self, values: tuple[int | None, ...]) -> None:
-        self.n += 1
-        for i, v in enumerate(values):
-            if v is None:
-                continue
-            st = self.stats[i]
-            if st is None:
-                self.stats[i] = [1, v, v, v]
-            else:
-                st[0] += 1
-                st[1] += v
-                st[2] = min(st[2], v)
-                st[3] = max(st[3], v)
-
-    def row(self, fields: tuple[schema.Field, ...]) -> list[int | None]:
-        out: list[int | None] = [self.n]
-        for f, st in zip(fields, self.stats, strict=True):
-            if f.categorical:
-                out.append(st[3] if st else None)
-            elif st is None:
-                out += [None, None, None]
-            else:
-                mean = round(st[1] / st[0])
-                out += [mean, st[2] - mean, st[3] - mean]  # offsets: see schema
-        return out
-
-
 class HistoryWriter(threading.Thread):
     """The one thread that writes the history file."""
 
@@ -163,7 +95,7 @@ class HistoryWriter(threading.Thread):
         self._src: dict[str, int] = {}
         self._last_raw: dict[str, tuple[float, tuple[int | None, ...]]] = {}
         self._minute: int | None = None
-        self._acc: dict[str, _Minute] = {}
+        self._acc: dict[str, MinuteAccumulator] = {}
         self._deadband = {**DEFAULT_DEADBANDS, **settings.deadbands}
         self._db_scaled = self._scaled_deadbands()
         relative = {**DEFAULT_RELATIVE_DEADBANDS, **settings.relative_deadbands}
@@ -318,7 +250,7 @@ class HistoryWriter(threading.Thread):
         for kind, name, values, _ in snapshot_rows(snap):
             acc = self._acc.get(name)
             if acc is None:
-                acc = self._acc[name] = _Minute(len(values))
+                acc = self._acc[name] = MinuteAccumulator(len(values))
             acc.add(values)
             fast = bool(full_rate) and (kind == "site" or int(name[8 : name.index("]")]) in full_rate)
             last = self._last_raw.get(name)
@@ -350,7 +282,7 @@ class HistoryWriter(threading.Thread):
             rows[kind].append([self._source_id(conn, name, kind), t0, *acc.row(KINDS[kind])])
         for kind, batch in rows.items():
             if batch:
-                conn.executemany(_upsert_minute(kind), batch)
+                conn.executemany(upsert_minute_sql(kind), batch)
         self._acc.clear()
         hour = t0 // 3600 * 3600
         if self.latest_t is not None and int(self.latest_t // 3600) * 3600 > hour:
@@ -368,7 +300,7 @@ class HistoryWriter(threading.Thread):
 
     def _rollup_hour(self, conn: sqlite3.Connection, hour: int) -> None:
         for kind in KINDS:
-            conn.execute(_hour_from_minutes(kind), (hour, hour, hour + 3600))
+            conn.execute(hour_from_minutes_sql(kind), (hour, hour, hour + 3600))
 
     def _maintain(self, conn: sqlite3.Connection) -> None:
         if self.latest_t is None:
@@ -419,52 +351,3 @@ class HistoryWriter(threading.Thread):
             self._prune(conn, tier, (lo + 86400 * unit) / unit)
             return True
         return False
-
-
-def _upsert_minute(kind: str) -> str:
-    """Insert one minute; a minute split by a restart merges both halves (min/max are offsets)."""
-    cols = rollup_columns(kind)
-    marks = ", ".join("?" * (3 + len(cols)))
-    sets = ["n = n + excluded.n"]
-    for f in KINDS[kind]:
-        if f.categorical:
-            c = f"{f.name}_max"
-            sets.append(f"{c} = COALESCE(MAX({c}, excluded.{c}), {c}, excluded.{c})")
-            continue
-        m, lo, hi = (f"{f.name}_{a}" for a in ("mean", "min", "max"))
-        # SET expressions see the row before the update, so each one recomputes the merged mean
-        mean = (
-            f"CAST(ROUND((COALESCE({m}, excluded.{m}) * n + COALESCE(excluded.{m}, {m}) * excluded.n)"
-            f" * 1.0 / (n + excluded.n)) AS INTEGER)"
-        )
-        sets.append(f"{m} = {mean}")
-        for c, agg in ((lo, "MIN"), (hi, "MAX")):
-            old_v, new_v = f"({m} + {c})", f"(excluded.{m} + excluded.{c})"
-            sets.append(f"{c} = COALESCE({agg}({old_v}, {new_v}), {old_v}, {new_v}) - {mean}")
-    return (
-        f"INSERT INTO {table('1m', kind)} VALUES ({marks}) ON CONFLICT (src, t) DO UPDATE SET "
-        + ", ".join(sets)
-    )
-
-
-def _hour_from_minutes(kind: str) -> str:
-    """One hour's rollup from its minutes: weighted mean, extremes as offsets from that mean."""
-    inner, outer = [], []
-    for f in KINDS[kind]:
-        if f.categorical:
-            c = f"{f.name}_max"
-            inner.append(f"MAX({c}) AS {c}")
-            outer.append(c)
-            continue
-        m, lo, hi = (f"{f.name}_{a}" for a in ("mean", "min", "max"))
-        inner += [
-            f"CAST(ROUND(SUM({m} * n) * 1.0 / SUM(CASE WHEN {m} IS NOT NULL THEN n END)) AS INTEGER) AS {m}",
-            f"MIN({m} + {lo}) AS {lo}",
-            f"MAX({m} + {hi}) AS {hi}",
-        ]
-        outer += [m, f"{lo} - {m}", f"{hi} - {m}"]
-    return (
-        f"INSERT OR REPLACE INTO {table('1h', kind)} SELECT src, ?, n, {', '.join(outer)} FROM "
-        f"(SELECT src, SUM(n) AS n, {', '.join(inner)} FROM {table('1m', kind)} "
-        "WHERE t >= ? AND t < ? GROUP BY src)"
-    )
