@@ -23,10 +23,10 @@ from gateway.core.commands import COMMAND_KINDS, Command, CommandResult
 from gateway.core.components import Component, EmptyConfig, GatewayContext, HistorySink
 from gateway.core.engine import StringEngine, StringEstimate, StringSpec
 from gateway.core.events import Event
-from gateway.core.hub_state import LatestReadings, StateFile
+from gateway.core.hub_state import STALE_AFTER_CYCLES, LatestReadings, StateFile
 from gateway.core.hub_views import site_snapshot
 from gateway.core.logging import get_logger
-from gateway.core.model import Snapshot
+from gateway.core.model import LineStats, Snapshot
 from gateway.core.topology import UnitBinding, unit_bindings
 from gateway.plugins import Plugins
 
@@ -82,6 +82,7 @@ class Hub(Component):
         self._snapshot = Snapshot(version=0, time=ctx.clock.now(), site_name=self.root.site.name)
         self._task: asyncio.Task[None] | None = None
         self._last_save = -math.inf
+        self.stale_after_s: dict[str, float] = {}  # per line, refreshed every cycle
         ctx.snapshot_source = self.snapshot
 
     def snapshot(self) -> Snapshot:
@@ -171,12 +172,13 @@ class Hub(Component):
     # ----------------------------------------------------------------- output
     def _publish(self, now: float) -> Snapshot:
         self._version += 1
+        lines = tuple(m.stats() for m in self.masters.values())
+        self.stale_after_s = {s.name: self._stale_after_s(s) for s in lines}
         strings = site_snapshot(self, now, with_alarms=False)
         findings = [(i, f) for i, e in enumerate(self.estimates) if e for f in e.findings]
         amb = self.root.sensors.ambient
         ambient = self.readings.sensor_value(amb.bus, amb.address, "temperature_c") if amb else math.nan
         humidity = self.readings.sensor_value(amb.bus, amb.address, "humidity_pct") if amb else math.nan
-        lines = tuple(m.stats() for m in self.masters.values())
         self.alarms.evaluate(now, strings, findings, lines, _opt(ambient), _opt(humidity))
         self._snapshot = Snapshot(
             version=self._version,
@@ -192,6 +194,17 @@ class Hub(Component):
             extra=self._extra(),
         )
         return self._snapshot
+
+    def _stale_after_s(self, line: LineStats) -> float:
+        """Gateway seconds after which a reading of this line is stale: a few of its cycles.
+
+        A cycle is the configured one or, when the line is slower (a long line at 9600 baud,
+        retries, or simulated time running faster than the real-time bus), the one it took.
+        """
+        configured = self.masters[line.name].settings.cycle_s
+        speed = self.ctx.clock.speed if math.isfinite(self.ctx.clock.speed) else 1.0
+        took = (line.cycle_s or 0.0) * speed  # measured in real seconds
+        return STALE_AFTER_CYCLES * max(configured, took, 1.0)
 
     def _drive_outputs(self) -> None:
         """The AUX relays: the general-alarm dry contact, and the thermal-runaway action.

@@ -84,13 +84,13 @@ class LatestReadings:
                     ri[k] = r.ri_ohm
         return Measurement(t, current_a, ambient_c, v, temp, ri, byp, measuring)
 
-    def quality(self, b: UnitBinding, now: float, cycle_s: float) -> Quality:
+    def quality(self, b: UnitBinding, now: float, stale_after_s: float) -> Quality:
         r = self.channels.get((b.bus, b.address, b.channel))
         if self.is_comm_lost(b.bus, b.address):
             return Quality.COMM_LOST
         if r is None:
             return Quality.NO_DATA
-        if now - r.time > STALE_AFTER_CYCLES * max(cycle_s, 1.0):
+        if now - r.time > stale_after_s:
             return Quality.STALE
         return r.quality
 

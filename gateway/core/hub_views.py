@@ -27,12 +27,12 @@ def _f(x: Any) -> float | None:
 def site_snapshot(hub: Hub, now: float, *, with_alarms: bool) -> tuple[StringView, ...]:
     """Every string's view; ``with_alarms`` adds each unit's alarm status (after evaluation)."""
     out = []
-    cycle_s = {name: m.settings.cycle_s for name, m in hub.masters.items()}
+
     for i, s in enumerate(hub.root.strings):
         est = hub.estimates[i]
         units = []
         for k, b in enumerate(hub.bindings[i]):
-            q = hub.readings.quality(b, now, cycle_s.get(b.bus, 1.0))
+            q = hub.readings.quality(b, now, hub.stale_after_s.get(b.bus, 3.0))
             r = hub.readings.channels.get((b.bus, b.address, b.channel))
             shown = r is not None and q not in _NO_VALUES
             fuse = shown and r is not None and "fuse_open" in r.flags

@@ -163,3 +163,20 @@ async def test_learnt_state_is_saved_on_stop_and_restored(tmp_path):
     gw2 = make_gateway(tmp_path)
     await gw2.start()  # must load what the first run saved without complaint
     await gw2.stop()
+
+
+async def test_a_line_slower_than_its_cycle_setting_is_not_stale(tmp_path):
+    """9600 baud with real line timing at speed 20: a bus cycle spans more simulated seconds than
+    three configured cycles, yet every monitor answers — its readings are current, not stale."""
+    gw = make_gateway(tmp_path, options=", emulate_timing: true", speed=20.0)
+    gw.loaded.root.lines[0].baud = 9600
+    await gw.start()
+    try:
+        snap = await wait_for(lambda s: s.lines[0].cycle_s is not None and s.lines[0].cycle_s > 0.3, gw)
+        await asyncio.sleep(1.0)  # several slow cycles
+        snap = gw.ctx.snapshot()
+    finally:
+        await gw.stop()
+    took_sim_s = snap.lines[0].cycle_s * 20.0
+    assert took_sim_s > 3 * 1.0, "the line must really be slower than three configured cycles"
+    assert [u.quality for u in snap.strings[0].units] == [Quality.GOOD] * 8
