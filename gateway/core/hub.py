@@ -8,6 +8,7 @@ snapshot it publishes. Nothing else changes state.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import math
 from typing import Any
@@ -34,6 +35,7 @@ log = get_logger("gateway.hub")
 
 CYCLE_S = 1.0  # the engine steps and a snapshot is published every second of gateway time
 SAVE_EVERY_S = 60.0  # learnt state is persisted this often (and on stop)
+RECENT_CYCLES = 60  # how many publishes' view of each line's cycle time the stale horizon remembers
 
 
 class Hub(Component):
@@ -83,6 +85,7 @@ class Hub(Component):
         self._task: asyncio.Task[None] | None = None
         self._last_save = -math.inf
         self.stale_after_s: dict[str, float] = {}  # per line, refreshed every cycle
+        self._recent_cycles: dict[str, collections.deque[float]] = {}
         ctx.snapshot_source = self.snapshot
 
     def snapshot(self) -> Snapshot:
@@ -199,11 +202,16 @@ class Hub(Component):
         """Gateway seconds after which a reading of this line is stale: a few of its cycles.
 
         A cycle is the configured one or, when the line is slower (a long line at 9600 baud,
-        retries, or simulated time running faster than the real-time bus), the one it took.
+        retries, or simulated time running faster than the real-time bus), the slowest it took
+        lately: cycle times vary (a dead unit's timeouts, a busy machine), and a reading must
+        not flicker to stale between a fast cycle and a slow one.
         """
         configured = self.masters[line.name].settings.cycle_s
         speed = self.ctx.clock.speed if math.isfinite(self.ctx.clock.speed) else 1.0
-        took = (line.cycle_s or 0.0) * speed  # measured in real seconds
+        recent = self._recent_cycles.setdefault(line.name, collections.deque(maxlen=RECENT_CYCLES))
+        if line.cycle_s is not None:
+            recent.append(line.cycle_s)
+        took = max(recent, default=0.0) * speed  # cycles are measured in real seconds
         return STALE_AFTER_CYCLES * max(configured, took, 1.0)
 
     def _drive_outputs(self) -> None:
