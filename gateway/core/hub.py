@@ -25,7 +25,7 @@ from gateway.core.components import Component, EmptyConfig, GatewayContext, Hist
 from gateway.core.engine import StringEngine, StringEstimate, StringSpec
 from gateway.core.events import Event
 from gateway.core.hub_state import STALE_AFTER_CYCLES, LatestReadings, StateFile
-from gateway.core.hub_views import site_snapshot
+from gateway.core.hub_views import site_snapshot, with_alarm_statuses
 from gateway.core.logging import get_logger
 from gateway.core.model import LineStats, Snapshot
 from gateway.core.topology import UnitBinding, unit_bindings
@@ -177,7 +177,7 @@ class Hub(Component):
         self._version += 1
         lines = tuple(m.stats() for m in self.masters.values())
         self.stale_after_s = {s.name: self._stale_after_s(s) for s in lines}
-        strings = site_snapshot(self, now, with_alarms=False)
+        strings = site_snapshot(self, now)
         findings = [(i, f) for i, e in enumerate(self.estimates) if e for f in e.findings]
         amb = self.root.sensors.ambient
         ambient = self.readings.sensor_value(amb.bus, amb.address, "temperature_c") if amb else math.nan
@@ -187,7 +187,7 @@ class Hub(Component):
             version=self._version,
             time=now,
             site_name=self.root.site.name,
-            strings=site_snapshot(self, now, with_alarms=True),
+            strings=with_alarm_statuses(strings, self.alarms.unit_status),
             ambient_c=_opt(ambient),
             humidity_pct=_opt(humidity),
             alarms=self.alarms.views(),

@@ -7,6 +7,8 @@ and ``status``: northbound never serves the last good value as if it were curren
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from gateway.core.model import Quality, StringMode, StringView, UnitView
@@ -24,10 +26,10 @@ def _f(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def site_snapshot(hub: Hub, now: float, *, with_alarms: bool) -> tuple[StringView, ...]:
-    """Every string's view; ``with_alarms`` adds each unit's alarm status (after evaluation)."""
+def site_snapshot(hub: Hub, now: float) -> tuple[StringView, ...]:
+    """Every string's view, units with status "ok" unless their data is missing; the alarm
+    statuses are laid on afterwards by :func:`with_alarm_statuses`, once alarms are evaluated."""
     out = []
-
     for i, s in enumerate(hub.root.strings):
         est = hub.estimates[i]
         units = []
@@ -40,8 +42,6 @@ def site_snapshot(hub: Hub, now: float, *, with_alarms: bool) -> tuple[StringVie
                 status = "comm_lost"
             elif q is Quality.NO_DATA:
                 status = "no_data"
-            elif with_alarms:
-                status = hub.alarms.unit_status(i, b.position)
             else:
                 status = "ok"
             units.append(
@@ -85,4 +85,21 @@ def site_snapshot(hub: Hub, now: float, *, with_alarms: bool) -> tuple[StringVie
                 units=tuple(units),
             )
         )
+    return tuple(out)
+
+
+def with_alarm_statuses(
+    strings: tuple[StringView, ...], unit_status: Callable[[int, int], str]
+) -> tuple[StringView, ...]:
+    """The same views with each answering unit's alarm status; only changed units are copied."""
+    out = []
+    for s in strings:
+        units = list(s.units)
+        for k, u in enumerate(units):
+            if u.status == "ok":  # answering: its alarms decide (comm_lost/no_data stay as they are)
+                status = unit_status(s.index, u.position)
+                if status != "ok":
+                    units[k] = replace(u, status=status)
+        changed = any(a is not b for a, b in zip(units, s.units, strict=True))
+        out.append(replace(s, units=tuple(units)) if changed else s)
     return tuple(out)
