@@ -76,9 +76,6 @@ class CommandQueue:
             except asyncio.QueueEmpty:
                 return items
 
-    async def get(self) -> tuple[Command, asyncio.Future[CommandResult]]:
-        return await self._q.get()
-
 
 #: The command kinds the engine understands, with their arguments and the role they need.
 #: Northbound services translate their protocol's writes into these and nothing else.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from gateway.core.clock import Clock, RealClock
@@ -184,10 +183,3 @@ async def run_gateway(
                 loop.remove_signal_handler(sig)
     log.info("gateway stopped")
     return 0
-
-
-def data_path(ctx: GatewayContext, *parts: str) -> Path:
-    """A path under the data folder, created on demand."""
-    p = ctx.data_dir.joinpath(*parts)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    return p
