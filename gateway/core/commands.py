@@ -67,6 +67,10 @@ class CommandQueue:
         await self._q.put((command, fut))
         return await asyncio.wait_for(fut, timeout)
 
+    async def get(self) -> tuple[Command, asyncio.Future[CommandResult]]:
+        """The next command, waiting for one (test doubles of the engine consume this way)."""
+        return await self._q.get()
+
     def drain(self) -> list[tuple[Command, asyncio.Future[CommandResult]]]:
         """Everything queued now, for the engine to run between cycles."""
         items = []
