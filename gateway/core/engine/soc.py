@@ -1,9 +1,9 @@
 """State of charge, capacity learning and runtime of every unit of one string (vectorised).
 
 Coulomb counting per unit (string current minus that unit's bypass), capacities learnt from
-the voltage slopes of a discharge, OCV correction after a long rest, reset to full on a
-charge-acceptance criterion, and a runtime forecast from rate-dependent capacity and the
-observed voltage trend.
+the voltage slopes of a discharge (lead-acid) or from the shape of a charge back to full (Li,
+NiCd), OCV correction after a long rest, reset to full on a charge-acceptance criterion, and a
+runtime forecast from rate-dependent capacity and the observed voltage trend.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ ALIGN_BIN = 0.005
 ALIGN_PRIOR_SIGMA = 0.3
 #: the alignment's standard error is never taken as smaller than this
 ALIGN_MIN_SE = 0.02
+#: a charge counts as back to full when less than this share of the capacity is missing
+CHARGE_FULL_DEPTH = 0.02
+#: a unit's charge-curve capacity is used only if the alignment is at least this sure of it
+CHARGE_MAX_SE = 0.05
 
 
 class _LinearFit:
@@ -93,7 +97,11 @@ class SocEstimator:
         self._slope_fit = _LinearFit(n)
         self._trend_fit = _LinearFit(n)
         self._string_fit = _LinearFit(1)
-        self._aligner = CurveAligner(n, ALIGN_BIN * float(np.median(self.rated_ah)), int(1.5 / ALIGN_BIN))
+        bin_ah, bins = ALIGN_BIN * float(np.median(self.rated_ah)), int(1.5 / ALIGN_BIN)
+        self._aligner = CurveAligner(n, bin_ah, bins)
+        # charge curves against the charge still missing, for capacities of flat-curve chemistries
+        self._charge_aligner = CurveAligner(n, bin_ah, bins)
+        self._charge_depth_ah = 0.0
         self._aligned_t = -math.inf
         #: each unit's available charge at the present rate relative to the median unit,
         #: from the alignment of the discharge curves (1 until the discharge shows otherwise)
@@ -135,6 +143,7 @@ class SocEstimator:
         self._temp_last = temperature_c
         if mode is Mode.DISCHARGE and discharging:  # not in the hold after the load went away
             self._discharge_step(t, dt, current_a, voltage_v)
+        self._charge_curve_step(mode, current_a, voltage_v)
         self._full_charge_check(t, current_a, mode, voltage_v)
         self._ocv_check(t, mode, voltage_v, temperature_c)
 
@@ -185,6 +194,8 @@ class SocEstimator:
         self._aligner.reset()
         self._aligned_t = -math.inf
         self.rate_rel = np.ones(self.spec.units)
+        self._charge_aligner.reset()  # a charge cut short by this discharge never reached full
+        self._charge_depth_ah = 0.0
 
     def end_discharge(self) -> float:
         """Commit what the discharge taught; returns its Ah."""
@@ -237,6 +248,49 @@ class SocEstimator:
         depth_w = w * self._dis_ah / float(np.median(self._dis_cap_start))
         new = (self._dis_cap_start * prior_w + fit_cap * depth_w) / np.maximum(prior_w + depth_w, 1e-9)
         self.capacity_ah = np.where(ok, new, self.capacity_ah)
+
+    # -- charge back to full: capacities where the discharge slope says nothing ---------------
+    def _charge_curve_step(self, mode: Mode, current_a: float, v: np.ndarray) -> None:
+        """Collect the charge curve; when the charge is back to full, learn capacities from it.
+
+        On a flat-curve chemistry (LFP) the slope of a discharge hides the capacity, and the
+        curve alignment of a discharge measures the charge available at the outage's high rate.
+        A charge back to full is slower, and it ends where every unit is full: plotted against
+        the charge still missing, units of one design pass the same features (knees, the plateau
+        step) at distances from full proportional to their capacities. The anchored stretch of
+        each unit's curve onto the median's is its 10-hour capacity relative to the median's
+        (differential voltage analysis, as Li battery management systems do on charge).
+        """
+        if self.chem.lead_acid or not self.cfg.learn_capacity:
+            return  # lead-acid learns from discharge slopes; its charge curve is gassing, not capacity
+        missing = float(np.median(self.deficit_ah))
+        if mode is Mode.CHARGE and math.isfinite(current_a) and current_a > 0:
+            self._charge_aligner.add(missing, v)
+            self._charge_depth_ah = max(self._charge_depth_ah, missing)
+            return
+        if self._charge_depth_ah <= 0.0:
+            return
+        depth = self._charge_depth_ah / float(np.median(self.capacity_ah))
+        full = missing <= CHARGE_FULL_DEPTH * float(np.median(self.capacity_ah))
+        if full:
+            self._learn_from_charge(depth)
+        self._charge_aligner.reset()
+        self._charge_depth_ah = 0.0
+
+    def _learn_from_charge(self, depth: float) -> None:
+        m = self.cfg.capacity_fit_min_depth
+        w = float(np.clip((depth - m) / m, 0.0, 1.0))
+        rel, se = self._charge_aligner.estimate()
+        ok = np.isfinite(rel) & (np.nan_to_num(se, nan=np.inf) <= CHARGE_MAX_SE)
+        if w <= 0 or ok.sum() < max(3, self.spec.units // 2):
+            return
+        fit_cap = float(np.median(self.capacity_ah)) * np.clip(rel, 0.3, 1.5)
+        prior_w = self.capacity_weight + RATED_PRIOR_WEIGHT
+        depth_w = w * depth
+        new = (self.capacity_ah * prior_w + fit_cap * depth_w) / (prior_w + depth_w)
+        self.capacity_ah = np.where(ok, new, self.capacity_ah)
+        self.capacity_weight = np.where(ok, self.capacity_weight + depth_w, self.capacity_weight)
+        self.capacity_known |= ok
 
     def _align(self) -> None:
         """Update ``rate_rel`` from the curve alignment, weighted by its standard error."""
