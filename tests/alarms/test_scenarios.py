@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.processes import stop
+
 CONFIG = """\
 site: {{name: Scenario site}}
 data_dir: var
@@ -50,14 +52,10 @@ def run_scenario(
     try:
         time.sleep(sim_seconds / speed + 3)  # + start-up
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        if proc.stderr:
-            proc.stderr.close()
+        returncode = stop(proc, 30)
+    # killed, the gateway may not have persisted its last events
+    assert returncode != -signal.SIGKILL, "the gateway did not stop within 30 s of SIGTERM"
     out = subprocess.run(
         [cellgate_bin, "events", "--json", "-c", str(cfg)],
         capture_output=True,

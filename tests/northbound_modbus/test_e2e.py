@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 from pathlib import Path
 
 from tests.northbound_modbus.peers import free_port, mbpoll
+from tests.processes import stop_async
 
 CONFIG = """
 site: {{name: Modbus end to end}}
@@ -82,12 +82,6 @@ async def test_cellgate_run_serves_the_default_map(tmp_path: Path) -> None:
         r = await mbpoll("-t", "4:float", "-B", "-r", "3100", "-p", str(port), "127.0.0.1", "14.0")
         assert "failure" in r.exception.lower()
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 15)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        await stop_async(proc, 15)
         log.close()
     assert proc.returncode == 0, (tmp_path / "gateway.log").read_text()[-2000:]

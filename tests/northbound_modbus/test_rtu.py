@@ -15,6 +15,7 @@ from pymodbus.framer.rtu import FramerRTU
 from tests.northbound_modbus.peers import Site, mbpoll
 from tests.northbound_modbus.synthetic import LAYOUT
 from tests.northbound_modbus.test_tcp import check_every_value
+from tests.processes import stop_async
 
 
 @pytest.fixture
@@ -37,8 +38,7 @@ async def pty_pair() -> AsyncIterator[tuple[str, str]]:
                 paths.append(m[1])
         yield paths[0], paths[1]
     finally:
-        proc.terminate()
-        await proc.wait()
+        await stop_async(proc)
 
 
 async def raw_exchange(master: str, unit: int, pdu: bytes) -> bytes:

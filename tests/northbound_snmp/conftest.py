@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import socket
@@ -17,6 +16,7 @@ import pytest
 from plugins.northbound_snmp.agent import SnmpService
 from plugins.northbound_snmp.config import SnmpConfig
 from tests.northbound_snmp.synthetic import SnapshotHolder, context, snapshot
+from tests.processes import stop_async
 
 HERE = Path(__file__).resolve().parent
 MIB_DIRS = f"{HERE.parents[1] / 'plugins/northbound_snmp/MIB'}:{HERE / 'mibs'}"
@@ -159,13 +159,8 @@ class TrapReceiver:
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.proc.wait(), 5)
-            if self.proc.returncode is None:
-                self.proc.kill()
-                await self.proc.wait()
+        if self.proc is not None:
+            await stop_async(self.proc, 5)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 from pathlib import Path
 
 import yaml
@@ -24,6 +23,7 @@ from tests.northbound_snmp.conftest import (
     net_snmp,
     parse_numeric,
 )
+from tests.processes import stop_async
 
 UNIT = "1.3.6.1.4.1.32473.1.3.1"
 
@@ -95,12 +95,6 @@ async def test_simulated_alarm_reaches_snmptrapd_raised_and_cleared(
             assert sum("SNMP v3" in n and USER in n for n in group) == 1
             assert all('"strings[0].units[2]"' in n for n in group)  # address 3 = position 3
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop_async(proc, 20)
         log.close()
     assert proc.returncode == 0, (tmp_path / "gateway.log").read_text()[-3000:]

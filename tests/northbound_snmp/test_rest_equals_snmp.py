@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -23,6 +22,7 @@ from tests.northbound_snmp.conftest import (
     net_snmp,
     parse_numeric,
 )
+from tests.processes import stop_async
 
 UNIT = "1.3.6.1.4.1.32473.1.3.1"
 VERSION = "1.3.6.1.4.1.32473.1.1.2.0"
@@ -105,12 +105,7 @@ async def test_snmp_values_equal_the_rest_api(tmp_path: Path, cellgate_bin: str)
                     break
                 await asyncio.sleep(0.2)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 20)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        await stop_async(proc, 20)
         log.close()
 
     string = rest["strings"][0]

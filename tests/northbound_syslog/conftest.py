@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.processes import stop_async
 
 BOM = "\ufeff"
 
@@ -129,13 +130,8 @@ input(type="imtcp" address="127.0.0.1" port="{self.tls_port}" ruleset="rs_tls"
                 await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.proc.wait(), 10)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
+        if self.proc is not None:
+            await stop_async(self.proc, 10)
         self.proc = None
 
     def errors(self) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests import processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -35,6 +37,7 @@ class SimProcess:
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        self._stderr: str | None = None  # read once it has ended: the pipe is closed after the stop
         self.where = self._readline(20.0)
 
     @property
@@ -63,22 +66,18 @@ class SimProcess:
         return answer
 
     def stderr(self) -> str:
+        """What the simulator wrote to stderr, once it has ended ("" while it runs)."""
         if self.proc.poll() is None or self.proc.stderr is None:
             return ""
-        return self.proc.stderr.read()
+        if self._stderr is None:
+            self._stderr = self.proc.stderr.read()
+        return self._stderr
 
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if f is not None:
-                f.close()
-        return self.proc.returncode
+    def stop(self) -> int | None:
+        """SIGTERM, SIGKILL after 10 s; its exit code. ``stderr()`` still answers afterwards."""
+        processes.stop(self.proc, 10, close_pipes=False)
+        self.stderr()  # read while the pipe is open: failure messages quote it after the stop
+        return processes.stop(self.proc)  # it has ended: this only closes its pipes
 
 
 @pytest.fixture

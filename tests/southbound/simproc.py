@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+
+from tests.processes import stop
 
 
 @contextlib.contextmanager
@@ -26,12 +27,4 @@ def simulator(*args: str) -> Iterator[str]:
             raise RuntimeError(f"simulator did not start: {proc.stderr.read() if proc.stderr else ''}")
         yield where
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for f in (proc.stdin, proc.stdout, proc.stderr):
-            if f is not None:
-                f.close()
+        stop(proc, 10)

@@ -19,6 +19,7 @@ from gateway.core.bus.settings import BusSettings
 from gateway.core.bus.units import MonitorBinding
 from gateway.core.clock import ManualClock
 from plugins.simulator.options import SimOptions
+from tests.processes import stop
 from tests.southbound.fakebus import FakeDevice, FakeLine, c20
 from tests.southbound.helpers import make_master, manual_ctx
 from tests.southbound.simsite import sim_master, site_config
@@ -176,15 +177,7 @@ class _Simulator:
         return list(answer["coils"])  # type: ignore[call-overload]
 
     def close(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if f is not None:
-                f.close()
+        stop(self.proc, 10)
 
 
 def _wait(predicate, timeout: float) -> float | None:  # type: ignore[no-untyped-def]

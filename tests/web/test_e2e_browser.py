@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import signal
 import socket
 import subprocess
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop
 from tests.web.browser import SHOTS, chromium_page, needs_chromium
 
 SPEED = 5  # simulated seconds per real second: the scenario's fault comes after 4 s
@@ -91,12 +91,7 @@ async def gateway(tmp_path: Path, cellgate_bin: str) -> AsyncIterator[Gateway]:
         await _wait_for_port(port, 30)
         yield Gateway(f"https://localhost:{port}", password, proc)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(proc.wait, 20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        await asyncio.to_thread(stop, proc, 20, close_pipes=False)
         errors = proc.stderr.read()
         proc.stdout.close()
         proc.stderr.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import VENV_BIN
+from tests.processes import stop
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,13 +33,7 @@ def fake_gateway(tmp_path: Path) -> Iterator[dict]:
         assert line, "the fake gateway did not start"
         yield json.loads(line)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
+        stop(proc, 10)
 
 
 def _fuzz(info: dict, tmp_path: Path, seconds: int, *selection: str) -> subprocess.CompletedProcess:
