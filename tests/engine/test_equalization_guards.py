@@ -1,7 +1,7 @@
 """Equalization guards and strategies, and the discharge report's figures, on a synthetic string.
 
 What the issue asks of equalization beyond "bypass the high units": the equalization-error
-alarm at full duty, the thermal guard, the floor voltage, the full strategy's wider reach;
+alarm at full duty, the thermal guard, the floor voltage, what each strategy pulls down;
 and of the discharge report: start, end, Ah, minimum voltages, weakest unit.
 """
 
@@ -48,8 +48,34 @@ def test_no_bypass_on_a_hot_unit() -> None:
     assert not [f for f in findings if f.code == "equalization_error" and f.unit == 5]
 
 
+def test_spread_strategy_pulls_down_only_what_the_spread_needs() -> None:
+    _, median = run_float(engine(strategy="median"), SPREAD_V, hours=2)
+    _, spread = run_float(engine(), SPREAD_V, hours=2)  # the default
+    # lowest 13.50 V = 2.250 V/cell, + 0.010 V/cell = 13.56 V: everyone above that, not only
+    # the units above the median (13.61 V)
+    assert set(np.nonzero(spread.duty)[0]) == {2, 3, 4, 5}
+    assert set(np.nonzero(median.duty)[0]) <= {3, 4, 5}
+    # a string already within the spread costs no more than the median strategy
+    tight = np.array([13.60, 13.61, 13.62, 13.63, 13.64, 13.70])
+    _, median = run_float(engine(strategy="median"), tight, hours=2)
+    _, spread = run_float(engine(), tight, hours=2)
+    assert spread.duty.tolist() == median.duty.tolist()
+    assert spread.duty[5] > 0
+
+
+@pytest.mark.parametrize("strategy", ["spread", "full"])
+def test_a_shorted_cell_does_not_pull_the_whole_string_down(strategy: str) -> None:
+    v = SPREAD_V.copy()
+    v[0] = 11.40  # one of six cells shorted: 1.90 V/cell, far below the others
+    _, est = run_float(engine(strategy=strategy), v, hours=2)
+    # the lowest ordinary block (13.55 V) sets the target, not the shorted one, which would
+    # put the target on the floor and bypass every other block
+    assert est.duty[0] == est.duty[1] == 0.0
+    assert (est.duty[3:] > 0).all()
+
+
 def test_full_strategy_reaches_further_than_median_but_never_below_the_floor() -> None:
-    _, median = run_float(engine(), SPREAD_V, hours=2)
+    _, median = run_float(engine(strategy="median"), SPREAD_V, hours=2)
     _, full = run_float(engine(strategy="full"), SPREAD_V, hours=2)
     assert set(np.nonzero(median.duty)[0]) <= {3, 4, 5}  # only above the median
     assert set(np.nonzero(full.duty)[0]) == {1, 2, 3, 4, 5}  # everyone above the lowest

@@ -131,11 +131,24 @@ class EqualizationConfig(_Section):
     """Float-voltage equalization through each monitor's bypass current."""
 
     enabled: bool = Field(True, description="Command bypass duties at all (false: always 0).")
-    strategy: Literal["median", "mean", "full"] = Field(
-        "median",
-        description="Target: median = pull only the units above the median down to it (default: "
-        "cheapest, ~+11 % float current); mean = string voltage / N (also lifts the low units, "
-        "~+18 %); full = toward the lowest unit (tightest, most heat and float current).",
+    strategy: Literal["spread", "median", "mean", "full"] = Field(
+        "spread",
+        description="Target: spread (default) = pull down only the units more than max_spread_v_per_cell "
+        "above the lowest, and at least those above the median (costs only what the spread needs); "
+        "median = only the units above the median (cheapest, leaves low units low); mean = string "
+        "voltage / N; full = toward the lowest unit (most heat and float current).",
+    )
+    max_spread_v_per_cell: float = Field(
+        0.010,
+        gt=0,
+        description="spread strategy: the measured spread to hold (V/cell); 0.010 = 60 mV per 12 V "
+        "block, leaving ~40 mV of a 100 mV target for the monitors' calibration errors.",
+    )
+    outlier_v_per_cell: float = Field(
+        0.1,
+        gt=0,
+        description="spread/full strategies: a unit this far below the median (a shorted cell, a "
+        "failing unit) is not the lowest to equalize toward; bypassing cannot lift it.",
     )
     charger_v_per_cell: float | None = Field(
         None,

@@ -15,12 +15,12 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, get_args
 
 import numpy as np
 
 from gateway.core.components import CliCommand
-from gateway.core.engine.config import EngineConfig
+from gateway.core.engine.config import EngineConfig, EqualizationConfig
 from gateway.core.engine.measurement import Measurement, StringSpec
 from gateway.core.engine.string_engine import StringEngine
 from gateway.core.engine.trace import load_settings, spec_from_string, write_summary
@@ -165,7 +165,10 @@ class CosimCommand(CliCommand):
             "--nominal-voltage-v", type=float, default=None, help="per unit (default from the model)"
         )
         parser.add_argument(
-            "--strategy", choices=["median", "mean", "full"], default=None, help="equalization strategy"
+            "--strategy",
+            choices=get_args(EqualizationConfig.model_fields["strategy"].annotation),
+            default=None,
+            help="equalization strategy",
         )
         parser.add_argument("--out", default=".", help="folder for summary.json (default: current folder)")
 

@@ -93,12 +93,20 @@ class Equalizer:
 
     def _target(self, vc: np.ndarray) -> float:
         cfg = self.cfg
+        median = float(np.nanmedian(vc))
+        # The charger holds the string's sum, so pulling units down lifts the others, the lowest
+        # too. A unit far below the rest (a shorted cell) cannot be lifted that way: pulling the
+        # whole string toward it would only heat the resistors, so it does not set the target.
+        ordinary = vc[np.nan_to_num(vc, nan=-np.inf) >= median - cfg.outlier_v_per_cell]
+        lowest = float(np.min(ordinary)) if ordinary.size else median
         if cfg.charger_v_per_cell is not None:
             target = cfg.charger_v_per_cell
+        elif cfg.strategy == "spread":
+            target = min(median, lowest + cfg.max_spread_v_per_cell)
         elif cfg.strategy == "median":
-            target = float(np.nanmedian(vc))
+            target = median
         elif cfg.strategy == "full":
-            target = float(np.nanmin(vc))
+            target = lowest
         else:  # mean: measured string voltage / N
             target = float(np.nanmean(vc))
         return max(target, self.floor_v_per_cell + cfg.deadband_v_per_cell)
