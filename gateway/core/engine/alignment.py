@@ -18,6 +18,33 @@ STRETCH = np.exp(np.linspace(math.log(1.0 / 1.8), math.log(2.5), 101))
 #: neighbouring bins' residuals are correlated (model mismatch, filtered noise): count
 #: about this many bins as one independent observation in the standard error
 CORRELATED_BINS = 4.0
+#: runs of up to this many empty bins in a unit's curve are interpolated (see _fill_gaps)
+MAX_GAP_BINS = 4
+
+
+def _fill_gaps(u: np.ndarray, max_gap: int = MAX_GAP_BINS) -> np.ndarray:
+    """Interpolate along Ah across short runs of empty bins in each unit's curve.
+
+    A slow bus cycle (a sample every 20–30 s at a 1 C outage is more Ah than a bin) or a lost
+    reply leaves bins empty; the comparisons interpolate between neighbouring bins, and one empty
+    bin would otherwise void both of its neighbours' comparisons.
+    """
+    bins = u.shape[0]
+    if bins < 3:
+        return u
+    valid = np.isfinite(u)
+    k = np.arange(bins)[:, None]
+    prev = np.maximum.accumulate(np.where(valid, k, -1), axis=0)
+    nxt = np.minimum.accumulate(np.where(valid, k, bins)[::-1], axis=0)[::-1]
+    fill = ~valid & (prev >= 0) & (nxt < bins) & (nxt - prev <= max_gap + 1)
+    if not fill.any():
+        return u
+    p, q = np.clip(prev, 0, bins - 1), np.clip(nxt, 0, bins - 1)
+    up, uq = np.take_along_axis(u, p, axis=0), np.take_along_axis(u, q, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = (k - p) / np.maximum(q - p, 1)
+    out: np.ndarray = np.where(fill, up + (uq - up) * frac, u)
+    return out
 
 
 def _at(curve: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -61,7 +88,7 @@ class CurveAligner:
         """Per-unit mean voltage per bin (NaN where empty) and the median curve."""
         c = self._count[: self._used]
         with np.errstate(invalid="ignore", divide="ignore"):
-            u = np.where(c > 0, self._sum[: self._used] / c, math.nan)
+            u = _fill_gaps(np.where(c > 0, self._sum[: self._used] / c, math.nan))
         enough = np.isfinite(u).sum(axis=1) >= max(2, self.n // 2)
         ref = np.full(u.shape[0], math.nan)
         if enough.any():
