@@ -280,9 +280,11 @@ class SocEstimator:
     def _learn_from_charge(self, depth: float) -> None:
         m = self.cfg.capacity_fit_min_depth
         w = float(np.clip((depth - m) / m, 0.0, 1.0))
+        if w <= 0:
+            return  # a top-up on float: too shallow to show any feature (and no alignment to pay)
         rel, se = self._charge_aligner.estimate()
         ok = np.isfinite(rel) & (np.nan_to_num(se, nan=np.inf) <= CHARGE_MAX_SE)
-        if w <= 0 or ok.sum() < max(3, self.spec.units // 2):
+        if ok.sum() < max(3, self.spec.units // 2):
             return
         fit_cap = float(np.median(self.capacity_ah)) * np.clip(rel, 0.3, 1.5)
         prior_w = self.capacity_weight + RATED_PRIOR_WEIGHT
