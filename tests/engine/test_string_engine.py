@@ -86,6 +86,25 @@ def test_float_charge_acceptance_resets_soc_to_full() -> None:
     assert (est.soc == 1.0).all()
 
 
+def test_a_long_rest_reads_the_ocv_once_not_again_and_again() -> None:
+    # Coulomb counting says 80 %; the relaxed voltage (12.45 V = 2.075 V/cell) reads lower on
+    # the generic curve. Each read of one rest has the same curve error, so the second, third...
+    # read replaces the first instead of pulling SOC further toward the curve every 2 h.
+    eng = StringEngine(SPEC)
+    eng.soc.deficit_ah[:] = 20.0
+    socs = []
+    t = 0.0
+    for hour in range(12):
+        for _ in range(360):
+            est = eng.step(meas(t, 0.0, v=12.45))
+            t += 10
+        if hour in (2, 11):
+            socs.append(est.soc.copy())
+    before, after = socs
+    assert (before < 0.79).all()  # the first read moved it
+    assert after == pytest.approx(before, abs=1e-9)
+
+
 def test_thermal_runaway_needs_heat_and_rising_current() -> None:
     eng = StringEngine(
         SPEC, EngineConfig.model_validate({"thermal": {"hold_s": 600, "action": "aux_relay_1"}})

@@ -37,6 +37,10 @@ class ChemistryParams:
     #: float current rises e-fold per this many volts/cell of polarisation (Tafel slope)
     tafel_v_per_cell: float
     lead_acid: bool
+    #: an OCV read where the curve is flatter than this (V per unit SOC, per cell) says nothing
+    #: about SOC: on a Li plateau the level differs between cell designs, and LFP's own
+    #: charge/discharge hysteresis (~20 mV), by more than the whole plateau rises
+    ocv_min_slope: float = 0.0
 
 
 _LEAD_OCV_SOC = (0.0, 1.0)
@@ -102,6 +106,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         weak_drop_v_per_cell=0.03,
         tafel_v_per_cell=0.02,
         lead_acid=False,
+        ocv_min_slope=1.0,
     ),
     "lto": ChemistryParams(
         cell_nominal_v=2.3,
@@ -122,6 +127,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         weak_drop_v_per_cell=0.03,
         tafel_v_per_cell=0.02,
         lead_acid=False,
+        ocv_min_slope=1.0,
     ),
     "nicd": ChemistryParams(
         cell_nominal_v=1.2,
@@ -142,6 +148,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         weak_drop_v_per_cell=0.03,
         tafel_v_per_cell=0.03,
         lead_acid=False,
+        ocv_min_slope=1.0,
     ),
 }
 

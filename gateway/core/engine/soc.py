@@ -87,6 +87,7 @@ class SocEstimator:
         self._temp_last = np.full(n, 25.0)
         self._full_since: float | None = None
         self._rest_since: float | None = None
+        self._rest_base = (self.soc.copy(), self.sigma_soc.copy())
         self._last_ocv_fix: float | None = None
         # discharge-scoped state
         self._dis_start: float | None = None
@@ -166,19 +167,26 @@ class SocEstimator:
             return
         if self._rest_since is None:
             self._rest_since = t
+            # what coulomb counting knew when the rest began (no current flows during it)
+            self._rest_base = (self.soc.copy(), self.sigma_soc.copy())
         ref = self._last_ocv_fix if self._last_ocv_fix is not None else self._rest_since
         if t - ref < self.ocv_rest_s:
             return
         self._last_ocv_fix = t
-        ok = np.isfinite(v)
         soc_ocv = soc_from_ocv(self.chem, v / self.cells, temp)
-        # a flat OCV curve (LFP plateau) says little: scale the uncertainty by the local slope
-        slope = np.maximum(ocv_slope(self.chem, soc_ocv), 1e-3)
+        # a flat OCV curve (LFP plateau) says little: scale the uncertainty by the local slope,
+        # and where it is flatter than the chemistry's limit, it says nothing at all
+        raw_slope = ocv_slope(self.chem, soc_ocv)
+        slope = np.maximum(raw_slope, 1e-3)
+        use = np.isfinite(v) & (raw_slope >= self.chem.ocv_min_slope)
         sigma_ocv = self.cfg.ocv_uncertainty * 0.2 / slope
-        gain = np.where(ok, self.sigma_soc**2 / (self.sigma_soc**2 + sigma_ocv**2), 0.0)
-        soc = self.soc + gain * (np.nan_to_num(soc_ocv) - self.soc)
+        # Each later read of one rest is a better-relaxed read of the same curve, with the same
+        # curve error: it replaces the earlier one instead of adding evidence to it.
+        base_soc, base_sigma = self._rest_base
+        gain = base_sigma**2 / (base_sigma**2 + sigma_ocv**2)
+        soc = np.where(use, base_soc + gain * (np.nan_to_num(soc_ocv) - base_soc), self.soc)
         self.deficit_ah = (1.0 - soc) * self.capacity_ah
-        self.sigma_soc = np.sqrt(np.where(ok, (1 - gain) * self.sigma_soc**2, self.sigma_soc**2))
+        self.sigma_soc = np.where(use, np.sqrt((1 - gain) * base_sigma**2), self.sigma_soc)
 
     # -- discharge: capacity learning and runtime ---------------------------------------------
     def start_discharge(self, t: float) -> None:
