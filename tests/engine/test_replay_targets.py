@@ -205,6 +205,15 @@ def test_lfp_soc_holds_through_a_long_rest_on_the_plateau(tmp_path: Path) -> Non
     assert np.abs(est.soc[late][:, healthy] - truth.soc[late][:, healthy]).max() <= 0.03
 
 
+def test_vrla_soc_holds_through_a_long_rest_after_the_outage(tmp_path: Path) -> None:
+    # 4 h without a recharge: the OCV read after 2 h (the generic curve reads the failing block
+    # 9 % low) must not undo what coulomb counting and the learnt capacity knew
+    trace = with_longer_rest("vrla24-full-outage", 3800.0, 4 * 3600.0, tmp_path / "trace")
+    truth, est = run_replay(trace, tmp_path / "out")
+    late = truth.t > 2664.0
+    assert np.abs(est.soc[late] - truth.soc[late]).max() <= 0.06
+
+
 @pytest.mark.parametrize("every", [2, 3])
 def test_lfp_runtime_holds_at_a_slower_bus_cycle(tmp_path: Path, every: int) -> None:
     # 20-30 s between samples is more Ah than one bin of the curve alignment at this outage's

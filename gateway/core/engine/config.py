@@ -46,9 +46,11 @@ class SocConfig(_Section):
         description="Rest before the voltage counts as an OCV for SOC correction; null = chemistry default.",
     )
     ocv_uncertainty: float = Field(
-        0.08,
+        0.10,
         gt=0,
-        description="Standard deviation of an OCV-based SOC (generic curve, calibration), 0–1.",
+        description="Standard deviation of an OCV-based SOC (generic curve, calibration), 0–1: a "
+        "lead-acid OCV read after a few hours of rest is good to about 10 % (electrolyte density "
+        "differs between designs; a deep discharge relaxes for longer than the rest).",
     )
     learn_capacity: bool = Field(True, description="Learn each unit's capacity from discharges.")
     capacity_fit_start_s: float = Field(

@@ -30,6 +30,9 @@ ALIGN_BIN = 0.005
 ALIGN_PRIOR_SIGMA = 0.3
 #: the alignment's standard error is never taken as smaller than this
 ALIGN_MIN_SE = 0.02
+#: SOC uncertainty before anything is known: strings are commissioned charged (IEEE 1188 asks
+#: for a full charge before acceptance), so "full" is taken as good to about 5 %
+INITIAL_SOC_SIGMA = 0.05
 #: a charge counts as back to full when less than this share of the capacity is missing
 CHARGE_FULL_DEPTH = 0.02
 #: a unit's charge-curve capacity is used only if the alignment is at least this sure of it
@@ -79,7 +82,7 @@ class SocEstimator:
         self.capacity_known = np.zeros(n, bool)  # learnt from a discharge
         self.capacity_weight = np.zeros(n)  # depth-weighted evidence behind the learnt value
         self.deficit_ah = np.zeros(n)  # Ah missing to full charge (C10 basis)
-        self.sigma_soc = np.full(n, 0.10)  # we assume a charged string at start, loosely
+        self.sigma_soc = np.full(n, INITIAL_SOC_SIGMA)
         self.eff = self.cfg.charge_efficiency or chem.charge_efficiency
         self.peukert = self.cfg.peukert_exponent or chem.peukert_exponent
         self.full_current_c = self.cfg.full_charge_current_c or chem.full_current_c
