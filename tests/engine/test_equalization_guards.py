@@ -74,6 +74,17 @@ def test_a_shorted_cell_does_not_pull_the_whole_string_down(strategy: str) -> No
     assert (est.duty[3:] > 0).all()
 
 
+def test_a_warm_unit_floating_low_is_not_chased() -> None:
+    # block 0 is 10 °C warmer: it floats low because it is warm; pulling the others down toward
+    # it would raise the string current through it
+    warm = np.array([35.0, 25.0, 25.0, 25.0, 25.0, 25.0])
+    _, est = run_float(engine(), SPREAD_V, hours=2, temp=warm)
+    _, same_temp = run_float(engine(), SPREAD_V, hours=2)
+    assert same_temp.duty[2] > 0  # toward block 0 + 10 mV/cell when it is just low
+    assert est.duty[2] == 0.0  # toward block 1 + 10 mV/cell (the median) when it is warm
+    assert (est.duty[3:] > 0).all()
+
+
 def test_full_strategy_reaches_further_than_median_but_never_below_the_floor() -> None:
     _, median = run_float(engine(strategy="median"), SPREAD_V, hours=2)
     _, full = run_float(engine(strategy="full"), SPREAD_V, hours=2)

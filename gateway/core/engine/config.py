@@ -152,6 +152,13 @@ class EqualizationConfig(_Section):
         description="spread/full strategies: a unit this far below the median (a shorted cell, a "
         "failing unit) is not the lowest to equalize toward; bypassing cannot lift it.",
     )
+    warm_margin_c: float = Field(
+        5.0,
+        gt=0,
+        description="spread/full strategies: a unit this much warmer than the string's median "
+        "temperature floats lower because it is warm; it is not the lowest to equalize toward "
+        "(that would raise the string current through the warm unit).",
+    )
     charger_v_per_cell: float | None = Field(
         None,
         gt=0,

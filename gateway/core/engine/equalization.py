@@ -91,14 +91,19 @@ class Equalizer:
         self.duty = np.clip(np.round(duty, 3), 0.0, 1.0)
         return self._error_findings(t)
 
-    def _target(self, vc: np.ndarray) -> float:
+    def _target(self, vc: np.ndarray, temp_c: np.ndarray) -> float:
         cfg = self.cfg
         median = float(np.nanmedian(vc))
         # The charger holds the string's sum, so pulling units down lifts the others, the lowest
-        # too. A unit far below the rest (a shorted cell) cannot be lifted that way: pulling the
-        # whole string toward it would only heat the resistors, so it does not set the target.
-        ordinary = vc[np.nan_to_num(vc, nan=-np.inf) >= median - cfg.outlier_v_per_cell]
-        lowest = float(np.min(ordinary)) if ordinary.size else median
+        # too, by raising the string current. A unit far below the rest (a shorted cell) cannot
+        # be lifted that way, and a warm unit floats low because it is warm (its float current
+        # doubles per ~10 K): pulling the string toward either would heat the resistors, and
+        # push more current through the warm unit. Neither sets the target.
+        ordinary = np.nan_to_num(vc, nan=-np.inf) >= median - cfg.outlier_v_per_cell
+        if np.isfinite(temp_c).sum() >= 3:
+            warm = np.nan_to_num(temp_c, nan=-np.inf) > np.nanmedian(temp_c) + cfg.warm_margin_c
+            ordinary &= ~warm
+        lowest = float(np.min(vc[ordinary])) if ordinary.any() else median
         if cfg.charger_v_per_cell is not None:
             target = cfg.charger_v_per_cell
         elif cfg.strategy == "spread":
@@ -116,7 +121,7 @@ class Equalizer:
         vc = self._v_filt / self.cells
         if np.isfinite(vc).sum() < 2 or dt <= 0:
             return
-        self._error = vc - self._target(vc)
+        self._error = vc - self._target(vc, temp_c)
         e = np.nan_to_num(self._error, nan=0.0)
         # 1 A of bypass lowers a unit by ~ Tafel slope / float current (V/cell): scale the gain
         i_s = max(self._current_a if math.isfinite(self._current_a) else 0.0, self.min_current_a)
