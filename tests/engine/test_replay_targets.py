@@ -205,6 +205,29 @@ def test_lfp_soc_holds_through_a_long_rest_on_the_plateau(tmp_path: Path) -> Non
     assert np.abs(est.soc[late][:, healthy] - truth.soc[late][:, healthy]).max() <= 0.03
 
 
+def twice(name: str, out: Path) -> tuple[Path, float]:
+    """The trace run twice in a row (it ends charged and rested, as it began); the second start."""
+    out.mkdir(parents=True)
+    for f in ("meta.yaml", "truth.yaml"):
+        (out / f).write_bytes((DATA / name / f).read_bytes())
+    second = 0.0
+    for f in ("series.csv", "truth.csv"):
+        header, *rows = (DATA / name / f).read_text().splitlines()
+        second = float(rows[-1].split(",", 1)[0]) + 60.0
+        again = [f"{float(t) + second},{rest}" for t, rest in (r.split(",", 1) for r in rows)]
+        (out / f).write_text("\n".join([header, *rows, *again]) + "\n")
+    return out, second
+
+
+def test_lfp_second_outage_uses_the_capacity_the_recharge_taught(tmp_path: Path) -> None:
+    trace, second = twice("lfp16-outage", tmp_path / "trace")
+    truth, est = run_replay(trace, tmp_path / "out")
+    later = truth.t >= second
+    err = est.soc[later] - truth.soc[later]
+    assert np.sqrt(np.mean(err**2)) <= 0.02  # the target, met from the second outage on
+    assert np.abs(err).max() <= 0.10  # 20.6 % on the first; the 5 % target is still not met
+
+
 def test_vrla_soc_holds_through_a_long_rest_after_the_outage(tmp_path: Path) -> None:
     # 4 h without a recharge: the OCV read after 2 h (the generic curve reads the failing block
     # 9 % low) must not undo what coulomb counting and the learnt capacity knew
