@@ -4,6 +4,7 @@ definitions (specs/replay-and-cosim.md, data README), independent of the engine'
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import math
@@ -93,3 +94,16 @@ def flags(est: Estimates, position: int) -> list[tuple[float, str]]:
 def is_failure_code(code: str) -> bool:
     words = code.lower().replace("-", "_").split("_")
     return any(w in FAIL_WORDS for w in words)
+
+
+def run_replay(trace: Path, out: Path) -> tuple[Truth, Estimates]:
+    """``cellgate replay TRACE --out OUT`` as the user runs it (the CLI command class); the
+    truth and the estimates, ready to score."""
+    from gateway.core.engine.replay import ReplayCommand  # the engine only here, not in scoring
+
+    cmd = ReplayCommand()
+    parser = argparse.ArgumentParser()
+    cmd.configure(parser)
+    assert cmd.run(parser.parse_args([str(trace), "--out", str(out)])) == 0
+    truth = load_truth(trace)
+    return truth, load_estimates(out, truth.soc.shape[1])
