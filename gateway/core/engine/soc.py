@@ -36,7 +36,8 @@ INITIAL_SOC_SIGMA = 0.05
 #: a charge counts as back to full when less than this share of the capacity is missing
 CHARGE_FULL_DEPTH = 0.02
 #: a unit's charge-curve capacity is used only if the alignment is at least this sure of it
-CHARGE_MAX_SE = 0.05
+#: (0.05 let through 7-10 % errors on a shallow recharge of the simulator's LFP cells)
+CHARGE_MAX_SE = 0.02
 
 
 class _LinearFit:
