@@ -165,10 +165,12 @@ def test_state_dict_round_trip_keeps_learnt_values() -> None:
     eng.soc.capacity_ah[1] = 80.0
     eng.soc.capacity_known[:] = True
     eng.set_ri_baseline(3, 0.0042)
+    eng.soc.peukert, eng.soc.peukert_weight = 1.17, 1.25  # as a discharge to the end taught
     other = StringEngine(SPEC)
     other.load_state_dict(eng.state_dict())
     assert other.soc.soh()[1] == pytest.approx(0.8)
     assert other.ri.baseline_ohm[3] == pytest.approx(0.0042)
+    assert other.soc.peukert == pytest.approx(1.17)
     with pytest.raises(ValueError, match="units"):
         StringEngine(StringSpec(3, "vrla", 12.0, 100.0)).load_state_dict(eng.state_dict())
 

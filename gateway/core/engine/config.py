@@ -28,7 +28,9 @@ class SocConfig(_Section):
         None,
         ge=1,
         le=1.6,
-        description="Peukert exponent for the rate-dependent available capacity; null = chemistry default.",
+        description="Peukert exponent for the rate-dependent available capacity; null = the chemistry's "
+        "generic value, then learnt from every discharge that runs a unit of known capacity to its end "
+        "voltage; a number = fixed (e.g. from the datasheet), never learnt.",
     )
     full_charge_hold_s: float = Field(
         1800.0,

@@ -33,6 +33,10 @@ ALIGN_MIN_SE = 0.02
 #: SOC uncertainty before anything is known: strings are commissioned charged (IEEE 1188 asks
 #: for a full charge before acceptance), so "full" is taken as good to about 5 %
 INITIAL_SOC_SIGMA = 0.05
+#: the generic Peukert exponent counts like this many discharges run to the end
+PEUKERT_PRIOR_WEIGHT = 0.25
+#: a unit this close to its end voltage (V/cell) when a discharge ended had run to its end
+END_MARGIN_V_PER_CELL = 0.05
 #: a charge counts as back to full when less than this share of the capacity is missing
 CHARGE_FULL_DEPTH = 0.02
 #: a unit's charge-curve capacity is used only if the alignment is at least this sure of it
@@ -86,6 +90,9 @@ class SocEstimator:
         self.sigma_soc = np.full(n, INITIAL_SOC_SIGMA)
         self.eff = self.cfg.charge_efficiency or chem.charge_efficiency
         self.peukert = self.cfg.peukert_exponent or chem.peukert_exponent
+        # learnt from discharges that ran a unit to its end voltage, unless set by hand
+        self.peukert_learns = self.cfg.peukert_exponent is None
+        self.peukert_weight = PEUKERT_PRIOR_WEIGHT
         self.full_current_c = self.cfg.full_charge_current_c or chem.full_current_c
         self.ocv_rest_s = self.cfg.ocv_rest_s or chem.ocv_rest_s
         self._temp_last = np.full(n, 25.0)
@@ -209,16 +216,40 @@ class SocEstimator:
         self._charge_aligner.reset()  # a charge cut short by this discharge never reached full
         self._charge_depth_ah = 0.0
 
-    def end_discharge(self) -> float:
-        """Commit what the discharge taught; returns its Ah."""
+    def end_discharge(self, t_end: float | None = None, min_v: np.ndarray | None = None) -> float:
+        """Commit what the discharge taught (``min_v``: each unit's lowest voltage in it); its Ah."""
         ah = self._dis_ah
         learns = self.cfg.learn_capacity and self.chem.lead_acid
         if learns and self._dis_start is not None and self._fit_weight() >= 1.0:
             depth = ah / float(np.median(self._dis_cap_start))
             self.capacity_weight += depth
             self.capacity_known[:] = True
+        if self._dis_start is not None and t_end is not None and min_v is not None:
+            self._learn_rate_law(t_end - self._dis_start, min_v)
         self._dis_start = None
         return ah
+
+    def _learn_rate_law(self, duration_s: float, min_v: np.ndarray) -> None:
+        """A unit that reached its end voltage shows what its capacity gave at this rate.
+
+        The generic exponent is a textbook figure; a discharge run to the end measures the
+        string's own: delivered = C · (I10 / I) ** (k − 1) at the discharge's mean current.
+        """
+        end_v = (self.chem.unit_eod_v_per_cell + END_MARGIN_V_PER_CELL) * self.cells
+        # a unit whose capacity is unknown would blame the rate for what its capacity lacks
+        ended = (np.nan_to_num(min_v, nan=np.inf) <= end_v) & self.capacity_known
+        if not self.peukert_learns or not ended.any() or duration_s <= 0:
+            return
+        u = int(np.nanargmin(np.where(ended, min_v, np.nan)))
+        current_a = self._dis_ah * 3600.0 / duration_s
+        temp_factor = 1.0 + self.chem.capacity_temp_coeff_per_c * (self._dis_temp_c[u] - 25.0)
+        given = (self._dis_ah + self._dis_deficit_start[u]) / (self.capacity_ah[u] * temp_factor)
+        rate = self.capacity_ah[u] / 10.0 / max(current_a, 1e-6)  # I10 / I
+        if not (0.2 < given < 1.0 and rate < 0.5):
+            return  # not a high-rate discharge to the end, or inconsistent figures
+        k = float(np.clip(1.0 + math.log(given) / math.log(rate), 1.0, 1.5))
+        self.peukert = (self.peukert * self.peukert_weight + k) / (self.peukert_weight + 1.0)
+        self.peukert_weight += 1.0
 
     def _fit_weight(self) -> float:
         """0→1 as the discharge deepens past the minimum depth for learning."""
@@ -366,6 +397,8 @@ class SocEstimator:
             "capacity_known": self.capacity_known.tolist(),
             "capacity_weight": self.capacity_weight.tolist(),
             "deficit_ah": self.deficit_ah.tolist(),
+            "peukert": self.peukert,
+            "peukert_weight": self.peukert_weight,
         }
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
@@ -381,3 +414,5 @@ class SocEstimator:
             self.capacity_weight = np.asarray(d["capacity_weight"], float)
         if "deficit_ah" in d:
             self.deficit_ah = np.asarray(d["deficit_ah"], float)
+        if self.peukert_learns and "peukert" in d:
+            self.peukert, self.peukert_weight = float(d["peukert"]), float(d["peukert_weight"])

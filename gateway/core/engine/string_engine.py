@@ -183,7 +183,7 @@ class StringEngine:
     def _close_discharge(self, t_end: float) -> DischargeReport:
         d = self._dis or {"t0": t_end, "min_v": np.full(self.spec.units, math.nan), "min_string_v": math.nan}
         self._dis = None
-        ah = self.soc.end_discharge()
+        ah = self.soc.end_discharge(t_end, d["min_v"])
         min_v = d["min_v"]
         weakest = int(np.nanargmin(min_v)) if np.isfinite(min_v).any() else 0
         rep = DischargeReport(
