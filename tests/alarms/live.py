@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gateway.core.clock import ScaledClock
 from gateway.core.commands import Actor
 from gateway.core.config import load_config
@@ -17,6 +15,7 @@ from gateway.core.events import Event
 from gateway.core.model import Snapshot
 from gateway.core.runtime import Gateway
 from gateway.plugins import load_plugins
+from tests.livesite import write_sim_site
 
 ADMIN = Actor("ada", "admin", "127.0.0.1", "test")
 
@@ -29,34 +28,7 @@ def make_gateway(
     alarms: dict[str, Any] | None = None,
     polling: dict[str, Any] | None = None,
 ) -> Gateway:
-    cfg = {
-        "site": {"name": "Relay site"},
-        "data_dir": "var",
-        "lines": [
-            {
-                "name": "bus1",
-                "url": f"sim://{tmp_path.name}",
-                "options": {"seed": 3, **(options or {})},
-                "polling": polling or {},
-            }
-        ],
-        "strings": [
-            {
-                "name": "String A",
-                "chemistry": "vrla",
-                "nominal_voltage_v": 12.0,
-                "rated_capacity_ah": 100.0,
-                "units": {"model": "C20", "count": 24, "bus": "bus1", "first_address": 1},
-                "current_sensor": {"bus": "bus1", "address": 100},
-            }
-        ],
-        "sensors": {"ambient": {"bus": "bus1", "address": 110}, "aux": {"bus": "bus1", "address": 120}},
-        "engine": engine or {},
-        "alarms": alarms or {},
-        "logging": {"level": "warning"},
-    }
-    path = tmp_path / "cellgate.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path = write_sim_site(tmp_path, options=options, polling=polling, engine=engine, alarms=alarms, aux=True)
     pl = load_plugins()
     return Gateway(load_config(path, pl), pl, ScaledClock(speed))
 

@@ -7,24 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from plugins.simulator.transport import running_world
 from tests.alarms.live import make_gateway, recording, relay, wait_for
+from tests.livesite import steep_ri_ramp
 
 
 @pytest.mark.timeout(90)
 async def test_ri_ramp_raises_ri_rise_on_that_block_only(tmp_path: Path) -> None:
-    # the shipped ri-ramp (+50 %/day) needs simulated days; +300 %/day from 1 h shows the same in hours
-    scenario = tmp_path / "steep-ri-ramp.yaml"
-    scenario.write_text(
-        yaml.safe_dump(
-            {
-                "description": "block 5 ages fast: Ri +300 %/day from 1 h",
-                "events": [{"at": 3600, "do": "ri_ramp", "string": 0, "position": 5, "rate_per_day": 3.0}],
-            }
-        )
-    )
+    scenario = steep_ri_ramp(tmp_path)
     gw = make_gateway(
         tmp_path,
         speed=2000,

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 
 from gateway.core.clock import ScaledClock
 from gateway.core.config import load_config
@@ -26,6 +25,7 @@ from gateway.core.model import Snapshot
 from gateway.core.runtime import Gateway
 from gateway.plugins import load_plugins
 from plugins.simulator.transport import running_world
+from tests.livesite import steep_ri_ramp, write_sim_site
 
 
 @dataclass
@@ -58,35 +58,9 @@ def site_config(
     engine: dict[str, Any] | None = None,
     string: dict[str, Any] | None = None,
 ) -> Path:
-    line: dict[str, Any] = {"name": "bus1", "url": f"sim://{tmp_path.name}", "baud": 19200}
     options = dict(options)
     polling = options.pop("polling", None)
-    line["options"] = {"seed": 3, **options}
-    if polling:
-        line["polling"] = polling
-    cfg = {
-        "site": {"name": "Live engine test"},
-        "data_dir": "var",
-        "lines": [line],
-        "strings": [
-            {
-                "name": "String A",
-                "chemistry": "vrla",
-                "nominal_voltage_v": 12.0,
-                "rated_capacity_ah": 100.0,
-                "units": {"model": "C20", "count": 24, "bus": "bus1", "first_address": 1},
-                "current_sensor": {"bus": "bus1", "address": 100},
-                **(string or {}),
-            }
-        ],
-        "sensors": {"ambient": {"bus": "bus1", "address": 110}},
-        "services": [],
-        "engine": engine or {},
-        "logging": {"level": "warning", "format": "console"},
-    }
-    path = tmp_path / "cellgate.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+    return write_sim_site(tmp_path, options=options, polling=polling, engine=engine, string=string)
 
 
 async def run_site(
@@ -168,15 +142,7 @@ async def test_float_equalization_bypasses_high_units_and_shrinks_the_spread(tmp
 
 @pytest.mark.timeout(60)
 async def test_ri_ramp_raises_ri_rise_on_that_unit_only(tmp_path: Path) -> None:
-    scenario = tmp_path / "fast-ri-ramp.yaml"
-    scenario.write_text(
-        yaml.safe_dump(
-            {
-                "description": "block 5 ages fast: Ri +300 %/day from 1 h",
-                "events": [{"at": 3600, "do": "ri_ramp", "string": 0, "position": 5, "rate_per_day": 3.0}],
-            }
-        )
-    )
+    scenario = steep_ri_ramp(tmp_path)
     options = {"scenario": str(scenario), "polling": {"ri_interval_h": 0.25}}
     run = await run_site(
         site_config(tmp_path, options), speed=2000, sim_s=12 * 3600, done=lambda r: bool(r.first("ri_rise"))

@@ -94,27 +94,33 @@ class Equalizer:
     def _target(self, vc: np.ndarray, temp_c: np.ndarray) -> float:
         cfg = self.cfg
         median = float(np.nanmedian(vc))
-        # The charger holds the string's sum, so pulling units down lifts the others, the lowest
-        # too, by raising the string current. A unit far below the rest (a shorted cell) cannot
-        # be lifted that way, and a warm unit floats low because it is warm (its float current
-        # doubles per ~10 K): pulling the string toward either would heat the resistors, and
-        # push more current through the warm unit. Neither sets the target.
+        if cfg.charger_v_per_cell is not None:
+            target = cfg.charger_v_per_cell
+        elif cfg.strategy == "spread":
+            target = min(median, self._lowest_ordinary(vc, temp_c, median) + cfg.max_spread_v_per_cell)
+        elif cfg.strategy == "median":
+            target = median
+        elif cfg.strategy == "full":
+            target = self._lowest_ordinary(vc, temp_c, median)
+        else:  # mean: measured string voltage / N
+            target = float(np.nanmean(vc))
+        return max(target, self.floor_v_per_cell + cfg.deadband_v_per_cell)
+
+    def _lowest_ordinary(self, vc: np.ndarray, temp_c: np.ndarray, median: float) -> float:
+        """The lowest unit the string can be equalized toward.
+
+        The charger holds the string's sum, so pulling units down lifts the others, the lowest
+        too, by raising the string current. A unit far below the rest (a shorted cell) cannot be
+        lifted that way, and a warm unit floats low because it is warm (its float current doubles
+        per ~10 K): pulling the string toward either would heat the resistors, and push more
+        current through the warm unit. Neither counts.
+        """
+        cfg = self.cfg
         ordinary = np.nan_to_num(vc, nan=-np.inf) >= median - cfg.outlier_v_per_cell
         if np.isfinite(temp_c).sum() >= 3:
             warm = np.nan_to_num(temp_c, nan=-np.inf) > np.nanmedian(temp_c) + cfg.warm_margin_c
             ordinary &= ~warm
-        lowest = float(np.min(vc[ordinary])) if ordinary.any() else median
-        if cfg.charger_v_per_cell is not None:
-            target = cfg.charger_v_per_cell
-        elif cfg.strategy == "spread":
-            target = min(median, lowest + cfg.max_spread_v_per_cell)
-        elif cfg.strategy == "median":
-            target = median
-        elif cfg.strategy == "full":
-            target = lowest
-        else:  # mean: measured string voltage / N
-            target = float(np.nanmean(vc))
-        return max(target, self.floor_v_per_cell + cfg.deadband_v_per_cell)
+        return float(np.min(vc[ordinary])) if ordinary.any() else median
 
     def _control(self, dt: float, temp_c: np.ndarray) -> None:
         cfg = self.cfg

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from gateway.core.engine.alignment import CurveAligner
+from gateway.core.engine.charge_curve import ChargeCurve
 from gateway.core.engine.chemistry import ChemistryParams, ocv_slope, soc_from_ocv
 from gateway.core.engine.config import EngineConfig
+from gateway.core.engine.linear_fit import LinearFit
 from gateway.core.engine.measurement import Mode, StringSpec
 
 #: time constant of the weighted voltage-vs-Ah fit that tracks the recent discharge slope
@@ -37,41 +39,6 @@ INITIAL_SOC_SIGMA = 0.05
 PEUKERT_PRIOR_WEIGHT = 0.25
 #: a unit this close to its end voltage (V/cell) when a discharge ended had run to its end
 END_MARGIN_V_PER_CELL = 0.05
-#: a charge counts as back to full when less than this share of the capacity is missing
-CHARGE_FULL_DEPTH = 0.02
-#: a unit's charge-curve capacity is used only if the alignment is at least this sure of it
-#: (0.05 let through 7-10 % errors on a shallow recharge of the simulator's LFP cells)
-CHARGE_MAX_SE = 0.02
-
-
-class _LinearFit:
-    """Running least squares y = a + b·x for n series at once, optionally forgetting old data."""
-
-    def __init__(self, n: int) -> None:
-        self.s = np.zeros((5, n))  # weight, Σx, Σy, Σxx, Σxy
-
-    def reset(self) -> None:
-        self.s[:] = 0.0
-
-    def add(self, x: float, y: np.ndarray, use: np.ndarray, decay: float = 1.0) -> None:
-        self.s *= decay
-        w = use & np.isfinite(y)
-        yy = np.where(w, y, 0.0)
-        self.s[0] += w
-        self.s[1] += w * x
-        self.s[2] += yy
-        self.s[3] += w * x * x
-        self.s[4] += yy * x
-
-    def coefficients(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Intercept, slope and a validity mask (enough spread in x)."""
-        w, sx, sy, sxx, sxy = self.s
-        den = w * sxx - sx * sx
-        ok = (w >= 3.0) & (den > 1e-12 * np.maximum(w * sxx, 1e-30))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            b = np.where(ok, (w * sxy - sx * sy) / den, np.nan)
-            a = np.where(ok, (sy - b * sx) / w, np.nan)
-        return a, b, ok
 
 
 class SocEstimator:
@@ -106,14 +73,12 @@ class SocEstimator:
         self._dis_cap_start = self.capacity_ah.copy()
         self._dis_deficit_start = self.deficit_ah.copy()
         self._dis_temp_c = np.full(n, 25.0)
-        self._slope_fit = _LinearFit(n)
-        self._trend_fit = _LinearFit(n)
-        self._string_fit = _LinearFit(1)
+        self._slope_fit = LinearFit(n)
+        self._trend_fit = LinearFit(n)
+        self._string_fit = LinearFit(1)
         bin_ah, bins = ALIGN_BIN * float(np.median(self.rated_ah)), int(1.5 / ALIGN_BIN)
         self._aligner = CurveAligner(n, bin_ah, bins)
-        # charge curves against the charge still missing, for capacities of flat-curve chemistries
-        self._charge_aligner = CurveAligner(n, bin_ah, bins)
-        self._charge_depth_ah = 0.0
+        self._charge = ChargeCurve(n, bin_ah, bins)  # capacities of flat-curve chemistries
         self._aligned_t = -math.inf
         #: each unit's available charge at the present rate relative to the median unit,
         #: from the alignment of the discharge curves (1 until the discharge shows otherwise)
@@ -213,8 +178,7 @@ class SocEstimator:
         self._aligner.reset()
         self._aligned_t = -math.inf
         self.rate_rel = np.ones(self.spec.units)
-        self._charge_aligner.reset()  # a charge cut short by this discharge never reached full
-        self._charge_depth_ah = 0.0
+        self._charge.reset()  # a charge cut short by this discharge never reached full
 
     def end_discharge(self, t_end: float | None = None, min_v: np.ndarray | None = None) -> float:
         """Commit what the discharge taught (``min_v``: each unit's lowest voltage in it); its Ah."""
@@ -253,9 +217,20 @@ class SocEstimator:
 
     def _fit_weight(self) -> float:
         """0→1 as the discharge deepens past the minimum depth for learning."""
-        depth = self._dis_ah / float(np.median(self._dis_cap_start))
+        return self._depth_weight(self._dis_ah / float(np.median(self._dis_cap_start)))
+
+    def _depth_weight(self, depth: float) -> float:
+        """0 below the minimum depth for learning, 1 from twice that: a shallow curve shows little."""
         m = self.cfg.capacity_fit_min_depth
         return float(np.clip((depth - m) / m, 0.0, 1.0))
+
+    def _blended(self, base_ah: np.ndarray, rel: np.ndarray, depth_w: float) -> np.ndarray:
+        """Capacities from ``base_ah`` toward the median's × ``rel``, by evidence weight ``depth_w``
+        against what earlier discharges and charges (and the rated value) taught."""
+        fit_cap = float(np.median(base_ah)) * np.clip(rel, 0.3, 1.5)
+        prior_w = self.capacity_weight + RATED_PRIOR_WEIGHT
+        out: np.ndarray = (base_ah * prior_w + fit_cap * depth_w) / np.maximum(prior_w + depth_w, 1e-9)
+        return out
 
     def _discharge_step(self, t: float, dt: float, current_a: float, v: np.ndarray) -> None:
         if self._dis_start is None:
@@ -285,55 +260,32 @@ class SocEstimator:
             return
         # Units of one design follow the same curve scaled by capacity, so the voltage falls
         # in inverse proportion to capacity: relative capacity = median slope / own slope.
-        rel = np.clip(np.nanmedian(slope[ok]) / slope, 0.3, 1.5)
-        fit_cap = float(np.median(self._dis_cap_start)) * rel
-        prior_w = self.capacity_weight + RATED_PRIOR_WEIGHT
         depth_w = w * self._dis_ah / float(np.median(self._dis_cap_start))
-        new = (self._dis_cap_start * prior_w + fit_cap * depth_w) / np.maximum(prior_w + depth_w, 1e-9)
+        new = self._blended(self._dis_cap_start, np.nanmedian(slope[ok]) / slope, depth_w)
         self.capacity_ah = np.where(ok, new, self.capacity_ah)
 
     # -- charge back to full: capacities where the discharge slope says nothing ---------------
     def _charge_curve_step(self, mode: Mode, current_a: float, v: np.ndarray) -> None:
-        """Collect the charge curve; when the charge is back to full, learn capacities from it.
-
-        On a flat-curve chemistry (LFP) the slope of a discharge hides the capacity, and the
-        curve alignment of a discharge measures the charge available at the outage's high rate.
-        A charge back to full is slower, and it ends where every unit is full: plotted against
-        the charge still missing, units of one design pass the same features (knees, the plateau
-        step) at distances from full proportional to their capacities. The anchored stretch of
-        each unit's curve onto the median's is its 10-hour capacity relative to the median's
-        (differential voltage analysis, as Li battery management systems do on charge).
-        """
+        """Collect the charge curve; when the charge is back to full, learn capacities from it."""
         if self.chem.lead_acid or not self.cfg.learn_capacity:
             return  # lead-acid learns from discharge slopes; its charge curve is gassing, not capacity
         missing = float(np.median(self.deficit_ah))
         if mode is Mode.CHARGE and math.isfinite(current_a) and current_a > 0:
-            self._charge_aligner.add(missing, v)
-            self._charge_depth_ah = max(self._charge_depth_ah, missing)
+            self._charge.add(missing, v)
             return
-        if self._charge_depth_ah <= 0.0:
-            return
-        depth = self._charge_depth_ah / float(np.median(self.capacity_ah))
-        full = missing <= CHARGE_FULL_DEPTH * float(np.median(self.capacity_ah))
-        if full:
-            self._learn_from_charge(depth)
-        self._charge_aligner.reset()
-        self._charge_depth_ah = 0.0
-
-    def _learn_from_charge(self, depth: float) -> None:
-        m = self.cfg.capacity_fit_min_depth
-        w = float(np.clip((depth - m) / m, 0.0, 1.0))
+        depth = self._charge.finish(missing, float(np.median(self.capacity_ah)))
+        if depth is None:
+            return  # no charge, or one that stopped short of full
+        w = self._depth_weight(depth)
         if w <= 0:
-            return  # a top-up on float: too shallow to show any feature (and no alignment to pay)
-        rel, se = self._charge_aligner.estimate()
-        ok = np.isfinite(rel) & (np.nan_to_num(se, nan=np.inf) <= CHARGE_MAX_SE)
+            self._charge.reset()  # a top-up on float: too shallow to show any feature
+            return
+        rel = self._charge.relative_capacities()
+        ok = np.isfinite(rel)
         if ok.sum() < max(3, self.spec.units // 2):
             return
-        fit_cap = float(np.median(self.capacity_ah)) * np.clip(rel, 0.3, 1.5)
-        prior_w = self.capacity_weight + RATED_PRIOR_WEIGHT
         depth_w = w * depth
-        new = (self.capacity_ah * prior_w + fit_cap * depth_w) / (prior_w + depth_w)
-        self.capacity_ah = np.where(ok, new, self.capacity_ah)
+        self.capacity_ah = np.where(ok, self._blended(self.capacity_ah, rel, depth_w), self.capacity_ah)
         self.capacity_weight = np.where(ok, self.capacity_weight + depth_w, self.capacity_weight)
         self.capacity_known |= ok
 
