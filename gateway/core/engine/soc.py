@@ -180,7 +180,7 @@ class SocEstimator:
         self.rate_rel = np.ones(self.spec.units)
         self._charge.reset()  # a charge cut short by this discharge never reached full
 
-    def end_discharge(self, t_end: float | None = None, min_v: np.ndarray | None = None) -> float:
+    def end_discharge(self, t_end: float, min_v: np.ndarray) -> float:
         """Commit what the discharge taught (``min_v``: each unit's lowest voltage in it); its Ah."""
         ah = self._dis_ah
         learns = self.cfg.learn_capacity and self.chem.lead_acid
@@ -188,7 +188,7 @@ class SocEstimator:
             depth = ah / float(np.median(self._dis_cap_start))
             self.capacity_weight += depth
             self.capacity_known[:] = True
-        if self._dis_start is not None and t_end is not None and min_v is not None:
+        if self._dis_start is not None:
             self._learn_rate_law(t_end - self._dis_start, min_v)
         self._dis_start = None
         return ah
