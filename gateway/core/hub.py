@@ -166,7 +166,7 @@ class Hub(Component):
                         kind="discharge",
                         code="discharge_report",
                         source=f"strings[{i}]",
-                        message=f"{s.name}: discharge of {report.ah:.1f} Ah ended; weakest unit "
+                        message=f"{s.name}: discharge of {_ah_text(report.ah)} ended; weakest unit "
                         f"{report.weakest_unit + 1}",
                         data=report.as_dict(),
                     )
@@ -383,3 +383,7 @@ def _opt(x: Any) -> float | None:
         return None
     f = float(x)
     return f if np.isfinite(f) else None
+
+
+def _ah_text(ah: float) -> str:
+    return f"{ah:.1f} Ah" if math.isfinite(ah) else "unknown Ah (no current reading)"

@@ -22,6 +22,7 @@ from gateway.core.topology import UnitBinding
 
 #: a reading older than this many bus cycles is stale, not current
 STALE_AFTER_CYCLES = 3
+_USABLE = (Quality.GOOD, Quality.OUT_OF_RANGE)
 
 
 class LatestReadings:
@@ -46,9 +47,14 @@ class LatestReadings:
         return address in self.comm_lost.get(bus, frozenset())
 
     def sensor_value(self, bus: str, address: int, key: str, *, fresh_only: bool = False) -> float:
-        """A sensor's value, NaN when missing, faulty, comm-lost or (``fresh_only``) already used."""
+        """A sensor's value, NaN when missing, faulty, comm-lost or (``fresh_only``) already used.
+
+        An over-range reading is kept: the sensor clips it to its range limit, so its sign and a
+        lower bound of its size are right. Dropping it would hide a discharge from the engine
+        (a 100 A sensor on a string that draws 250 A in an outage); the alarm
+        ``string_current_over_range`` says the sensor is too small."""
         r = self.sensors.get((bus, address))
-        if r is None or r.quality is not Quality.GOOD or self.is_comm_lost(bus, address):
+        if r is None or r.quality not in _USABLE or self.is_comm_lost(bus, address):
             return math.nan
         if fresh_only:
             if self._seen_sensor.get((bus, address, key), -1.0) >= r.time:
@@ -56,6 +62,13 @@ class LatestReadings:
             self._seen_sensor[(bus, address, key)] = r.time
         v = r.values.get(key)
         return float(v) if v is not None else math.nan
+
+    def sensor_flags(self, bus: str, address: int) -> frozenset[str]:
+        """The flags of a sensor's newest reading (``over_range``, ``sensor_fault``), if it answers."""
+        r = self.sensors.get((bus, address))
+        if r is None or self.is_comm_lost(bus, address):
+            return frozenset()
+        return r.flags
 
     def measurement(
         self, units: list[UnitBinding], t: float, current_a: float, ambient_c: float

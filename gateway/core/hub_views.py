@@ -83,6 +83,7 @@ def site_snapshot(hub: Hub, now: float) -> tuple[StringView, ...]:
                 runtime_s=_f(est.runtime_s) if est else None,
                 mode=StringMode(est.mode.value) if est else StringMode.UNKNOWN,
                 units=tuple(units),
+                current_over_range=bool(cs) and "over_range" in hub.readings.sensor_flags(cs.bus, cs.address),
             )
         )
     return tuple(out)

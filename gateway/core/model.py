@@ -114,6 +114,8 @@ class StringView:
     runtime_s: float | None  # only while discharging
     mode: StringMode
     units: tuple[UnitView, ...]
+    #: the string current is beyond its sensor's range: ``current_a`` is the range limit
+    current_over_range: bool = False
 
 
 @dataclass(frozen=True, slots=True)

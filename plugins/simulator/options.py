@@ -56,8 +56,10 @@ class SimOptions(ComponentConfig):
         description="AUX relay (0 or 1) wired to the chargers' trip input: while that coil is ON every "
         "charger is disconnected (the load stays on the mains); null = not wired.",
     )
-    current_sensor_range_a: Literal[100, 200, 500, 1000] = Field(
-        100, description="Rated range of the CS current sensors, A."
+    current_sensor_range_a: Literal[100, 200, 500, 1000] | None = Field(
+        None,
+        description="Rated range of the CS current sensors, A; none = per string, the smallest "
+        "that covers its UPS load at the end of discharge and its charger limit.",
     )
     factory_fresh: int = Field(
         0,

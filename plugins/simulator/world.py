@@ -112,7 +112,7 @@ class World(Host):
                         s.current_sensor.address,
                         self.new_serial(),
                         k,
-                        range_a=self.options.current_sensor_range_a,
+                        range_a=self.options.current_sensor_range_a or self._fitting_cs_range(k),
                         seed=seed,
                     )
                 )
@@ -127,6 +127,16 @@ class World(Host):
             dev.address = m.UNADDRESSED_ID
 
     # ------------------------------------------------------------------ time
+    def _fitting_cs_range(self, string: int) -> int:
+        """The smallest rated CS range (A) that covers the string's largest current, with a
+        quarter to spare: the UPS load at the cut-off voltage, or the charger's limit. An
+        installer sizes the sensor so; a 100 A sensor on a 400 Ah string would clip in an outage."""
+        p = self.plant
+        largest = max(
+            float(p.ups_power_w[string] / p.cutoff_v()[string]), float(p.charger_limit_a[string])
+        )
+        return next((r for r in (100, 200, 500) if r >= 1.25 * largest), 1000)
+
     def elapsed(self) -> float:
         """Simulated seconds since the world started (the devices' and the bus's time base)."""
         return self.clock.now() - self.t0

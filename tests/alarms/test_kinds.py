@@ -2,7 +2,8 @@
 
 The scenarios and the evaluator tests cover the common kinds; these are the rest of the
 issue's list: unit temperature low, absolute Ri, string voltage high/low, discharge current,
-AC ripple, monitor identity mismatch and sensor fault.
+AC ripple, monitor identity mismatch and sensor fault; and a current sensor too small for its
+string.
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], set[tuple[str, str, str]]
         {"mode": StringMode.DISCHARGE, "current_a": -1000.0},
         {
             ("string_discharge_current_high", "strings[0]", "alarm"),
+            ("string_discharging", "strings[0]", "warning"),
+        },
+    ),
+    (
+        "current beyond the sensor's range (clipped at its 100 A limit)",
+        {},
+        {"mode": StringMode.DISCHARGE, "current_a": -100.0, "current_over_range": True},
+        {
+            ("string_current_over_range", "strings[0]", "warning"),
             ("string_discharging", "strings[0]", "warning"),
         },
     ),

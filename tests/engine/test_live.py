@@ -119,6 +119,90 @@ async def test_soc_falls_in_a_mains_failure_and_recovers_after(tmp_path: Path) -
     assert sum(s.reports for s in run.samples) == 1  # one discharge report when it ended
 
 
+#: strings of the other chemistries and monitor models, each sized as an installer would
+OTHER_STRINGS = {
+    "vla 2 V cells": {
+        "chemistry": "vla",
+        "nominal_voltage_v": 2.0,
+        "rated_capacity_ah": 400.0,
+        "units": {"model": "C40", "count": 24, "bus": "bus1", "first_address": 1},
+    },
+    "vrla 6 V blocks": {
+        "chemistry": "vrla",
+        "nominal_voltage_v": 6.0,
+        "rated_capacity_ah": 200.0,
+        "units": {"model": "C30", "count": 40, "bus": "bus1", "first_address": 1},
+    },
+    "nicd cells": {
+        "chemistry": "nicd",
+        "nominal_voltage_v": 1.2,
+        "rated_capacity_ah": 100.0,
+        "units": {"model": "C40", "count": 40, "bus": "bus1", "first_address": 1},
+    },
+    "lto cells": {
+        "chemistry": "lto",
+        "nominal_voltage_v": 2.3,
+        "rated_capacity_ah": 40.0,
+        "units": {"model": "C40", "count": 20, "bus": "bus1", "first_address": 1},
+    },
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("string", OTHER_STRINGS.values(), ids=OTHER_STRINGS.keys())
+async def test_every_chemistry_counts_a_mains_failure_down_and_back_up(
+    tmp_path: Path, string: dict[str, Any]
+) -> None:
+    # 30 min on battery at about the 1-hour rate, then the charger: the discharge is seen, each
+    # unit's SOC falls by about half, one report, and the recharge lifts SOC again, with no finding
+    # on healthy units
+    config = site_config(tmp_path, {"scenario": "mains-failure"}, string=string)
+    run = await run_site(config, speed=300, sim_s=2400)
+    t0 = run.samples[0].t_s
+    dis = [s for s in run.samples if s.mode is Mode.DISCHARGE]
+    assert dis, "the mains failure was never seen as a discharge"
+    assert 100 <= dis[0].t_s - t0 <= 200
+    assert 1700 <= dis[-1].t_s - t0 <= 2000
+    soc_low = min(s.soc for s in run.samples)
+    assert 0.55 < soc_low < 0.85  # ~0.55 C10 A for 30 min takes ~27 %
+    assert run.samples[-1].mode is Mode.CHARGE
+    assert run.samples[-1].soc > soc_low + 0.008  # ~0.1 C10 for the last minutes
+    assert sum(s.reports for s in run.samples) == 1
+    assert not {c for s in run.samples for c, _ in s.findings}
+
+
+@pytest.mark.timeout(60)
+async def test_a_current_sensor_too_small_still_shows_the_discharge_and_says_so(tmp_path: Path) -> None:
+    # a 100 A sensor on 400 Ah cells that draw ~250 A in an outage: the clipped reading still
+    # tells a discharge (SOC counts down, if too slowly), and a warning says the sensor is too small
+    options = {"scenario": "mains-failure", "current_sensor_range_a": 100}
+    config = site_config(tmp_path, options, string=OTHER_STRINGS["vla 2 V cells"])
+    run = await run_site(config, speed=100, sim_s=600)
+    assert any(s.mode is Mode.DISCHARGE for s in run.samples)
+    assert min(s.soc for s in run.samples) < 0.99
+    late = run.snapshots[-1]
+    assert late.strings[0].current_a == pytest.approx(-100.0, abs=1.0)
+    assert late.strings[0].current_over_range
+    raised = {(a.code, a.level) for a in late.alarms}
+    assert ("string_current_over_range", "warning") in raised
+
+
+@pytest.mark.timeout(60)
+async def test_without_a_current_sensor_an_outage_is_seen_and_soc_says_unknown(tmp_path: Path) -> None:
+    # the current sensor is optional: the engine tells float, discharge and rest from the voltages
+    config = site_config(tmp_path, {"scenario": "mains-failure"}, string={"current_sensor": None})
+    run = await run_site(config, speed=300, sim_s=2400)
+    t0 = run.samples[0].t_s
+    dis = [s for s in run.samples if s.mode is Mode.DISCHARGE]
+    assert run.samples[0].mode is Mode.FLOAT
+    assert dis, "the mains failure was never seen"
+    assert 100 <= dis[0].t_s - t0 <= 250
+    assert 1800 <= dis[-1].t_s - t0 <= 2000
+    assert sum(s.reports for s in run.samples) == 1
+    assert math.isnan(run.samples[-1].soc), "nobody measured the charge that went: SOC is unknown"
+    assert all(u.soc is None for u in run.snapshots[-1].strings[0].units)
+
+
 @pytest.mark.timeout(60)
 async def test_float_equalization_bypasses_high_units_and_shrinks_the_spread(tmp_path: Path) -> None:
     run = await run_site(site_config(tmp_path, {}), speed=1000, sim_s=16000)

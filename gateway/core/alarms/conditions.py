@@ -241,6 +241,13 @@ class Checker:
             lim("string_discharge_current_high"),
             **where,
         )
+        yield self._flag(
+            "string_current_over_range",
+            src,
+            s.current_over_range,
+            lim("string_current_over_range"),
+            **where,
+        )
         # ripple heats batteries on float and charge; in a discharge it is the UPS inverter's load
         yield self._value(
             "string_ripple_high", src, None if discharging else s.ripple_a, lim("string_ripple_high"), **where

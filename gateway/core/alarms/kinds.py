@@ -64,6 +64,15 @@ KINDS: dict[str, AlarmKind] = {
         _K("string_charge_current_high", "string", "high", "A", "String charge current high", 10.0),
         _K("string_discharge_current_high", "string", "high", "A", "String discharge current high", 10.0),
         _K("string_ripple_high", "string", "high", "A", "String AC ripple current high", 60.0),
+        # a clipped current counts too little charge: the sensor is too small for this string
+        _K(
+            "string_current_over_range",
+            "string",
+            "flag",
+            "",
+            "String current beyond the current sensor's range",
+            10.0,
+        ),
         _K("string_discharging", "string", "flag", "", "String discharging (mains failure?)", 5.0),
         _K("ambient_temperature_high", "site", "high", "°C", "Ambient temperature high", 60.0),
         _K("ambient_temperature_low", "site", "low", "°C", "Ambient temperature low", 60.0),

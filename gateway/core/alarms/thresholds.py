@@ -27,6 +27,7 @@ SETTABLE_FIELDS = ("warning", "alarm", "hysteresis", "delay_s", "clear_delay_s",
 FLAG_LEVELS = {
     "string_discharging": "warning",
     "sensor_fault": "warning",
+    "string_current_over_range": "warning",
     "alarm_flood": "warning",
     "unit_identity_mismatch": "warning",
     "psoc_too_long": "warning",

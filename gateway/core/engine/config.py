@@ -37,6 +37,12 @@ class SocConfig(_Section):
         gt=0,
         description="Seconds the charge-acceptance criterion must hold before SOC is reset to 100 %.",
     )
+    full_without_current_s: float = Field(
+        86400.0,
+        gt=0,
+        description="With no current reading (no sensor, or lost), a charger holding the string at "
+        "float this long counts as a full charge: acceptance cannot be seen without a current.",
+    )
     full_charge_current_c: float | None = Field(
         None,
         gt=0,
@@ -250,6 +256,14 @@ class DischargeConfig(_Section):
     )
     end_hold_s: float = Field(
         20.0, ge=0, description="A discharge ends after the current stayed above -threshold this long."
+    )
+    current_hold_s: float = Field(
+        300.0,
+        gt=0,
+        description="A string current reading stands this long (a lost reply or two keep it). "
+        "Without a newer one (the sensor lost, or none fitted) the current is unknown: nothing is "
+        "coulomb-counted, and the mode comes from the voltages alone (float when a charger holds "
+        "the string, discharge from a fall of the median voltage until it recovers).",
     )
 
 

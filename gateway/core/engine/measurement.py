@@ -107,15 +107,20 @@ class DischargeReport:
     depth: float  # Ah over the smallest capacity
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready; unknown values (no current sensor, a unit never measured) are ``None``."""
         return {
             "t_start_s": self.t_start_s,
             "t_end_s": self.t_end_s,
-            "ah": round(self.ah, 4),
-            "min_string_voltage_v": round(self.min_string_voltage_v, 3),
-            "min_voltage_v": [round(v, 3) for v in self.min_voltage_v],
+            "ah": _rounded(self.ah, 4),
+            "min_string_voltage_v": _rounded(self.min_string_voltage_v, 3),
+            "min_voltage_v": [_rounded(v, 3) for v in self.min_voltage_v],
             "weakest_unit": self.weakest_unit + 1,
-            "depth": round(self.depth, 4),
+            "depth": _rounded(self.depth, 4),
         }
+
+
+def _rounded(x: float, digits: int) -> float | None:
+    return round(x, digits) if math.isfinite(x) else None
 
 
 @dataclass(slots=True)

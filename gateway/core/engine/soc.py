@@ -35,6 +35,8 @@ ALIGN_MIN_SE = 0.02
 #: SOC uncertainty before anything is known: strings are commissioned charged (IEEE 1188 asks
 #: for a full charge before acceptance), so "full" is taken as good to about 5 %
 INITIAL_SOC_SIGMA = 0.05
+#: what an unmeasured discharge leaves: the next OCV read decides almost alone
+UNKNOWN_SOC_SIGMA = 0.5
 #: the generic Peukert exponent counts like this many discharges run to the end
 PEUKERT_PRIOR_WEIGHT = 0.25
 #: a unit this close to its end voltage (V/cell) when a discharge ended had run to its end
@@ -55,6 +57,8 @@ class SocEstimator:
         self.capacity_weight = np.zeros(n)  # depth-weighted evidence behind the learnt value
         self.deficit_ah = np.zeros(n)  # Ah missing to full charge (C10 basis)
         self.sigma_soc = np.full(n, INITIAL_SOC_SIGMA)
+        #: False after a discharge with no current reading, until a rest's OCV or a full charge
+        self.known = np.ones(n, bool)
         self.eff = self.cfg.charge_efficiency or chem.charge_efficiency
         self.peukert = self.cfg.peukert_exponent or chem.peukert_exponent
         # learnt from discharges that ran a unit to its end voltage, unless set by hand
@@ -70,6 +74,7 @@ class SocEstimator:
         # discharge-scoped state
         self._dis_start: float | None = None
         self._dis_ah = 0.0
+        self._dis_counted = True  # the current was known throughout the discharge
         self._dis_cap_start = self.capacity_ah.copy()
         self._dis_deficit_start = self.deficit_ah.copy()
         self._dis_temp_c = np.full(n, 25.0)
@@ -93,6 +98,12 @@ class SocEstimator:
     def string_soc(self) -> float:
         """Charge the string delivers before its first unit is empty, over the smallest capacity."""
         return float(np.min(self.soc * self.capacity_ah) / np.min(self.capacity_ah))
+
+    def shown_soc(self) -> tuple[np.ndarray, float]:
+        """Per-unit and string SOC as reported: NaN (unknown) where a load went unmeasured."""
+        if self.known.all():
+            return self.soc, self.string_soc()
+        return np.where(self.known, self.soc, np.nan), math.nan
 
     def soh(self) -> np.ndarray:
         return np.where(self.capacity_known, self.capacity_ah / self.rated_ah, np.nan)
@@ -118,27 +129,34 @@ class SocEstimator:
         self.sigma_soc = np.hypot(self.sigma_soc, 0.02 * np.abs(ah) / self.capacity_ah)
         self.sigma_soc += cap_sigma * np.abs(np.minimum(ah, 0.0)) / self.capacity_ah * 0.5
         self._temp_last = temperature_c
+        if mode is Mode.DISCHARGE and not math.isfinite(current_a):
+            # a load nobody measures: SOC is unknown until a rest's OCV or a full charge says
+            self.known[:] = False
+            self.sigma_soc = np.maximum(self.sigma_soc, UNKNOWN_SOC_SIGMA)
         if mode is Mode.DISCHARGE and discharging:  # not in the hold after the load went away
             self._discharge_step(t, dt, current_a, voltage_v)
         self._charge_curve_step(mode, current_a, voltage_v)
         self._full_charge_check(t, current_a, mode, voltage_v)
-        self._ocv_check(t, mode, voltage_v, temperature_c)
+        self._ocv_check(t, mode, voltage_v, temperature_c, math.isfinite(current_a))
 
     def _full_charge_check(self, t: float, current_a: float, mode: Mode, v: np.ndarray) -> None:
         c10_a = float(np.min(self.rated_ah)) / 10.0
         small = math.isfinite(current_a) and 0.0 < current_a <= self.full_current_c * 10.0 * c10_a
         high = np.nanmedian(v) / self.cells >= self.chem.full_v_per_cell if np.isfinite(v).any() else False
-        if mode in (Mode.FLOAT, Mode.CHARGE) and small and high:
+        # without a current sensor, acceptance cannot be seen: only a long float says full
+        hold = self.cfg.full_charge_hold_s if small else self.cfg.full_without_current_s
+        if mode in (Mode.FLOAT, Mode.CHARGE) and (small or not math.isfinite(current_a)) and high:
             if self._full_since is None:
                 self._full_since = t
-            elif t - self._full_since >= self.cfg.full_charge_hold_s:
+            elif t - self._full_since >= hold:
                 self.deficit_ah[:] = 0.0
                 self.sigma_soc[:] = 0.005
+                self.known[:] = True
         else:
             self._full_since = None
 
-    def _ocv_check(self, t: float, mode: Mode, v: np.ndarray, temp: np.ndarray) -> None:
-        if mode is not Mode.REST:
+    def _ocv_check(self, t: float, mode: Mode, v: np.ndarray, temp: np.ndarray, measured: bool) -> None:
+        if mode is not Mode.REST or not measured:  # without a current, a rest is only a guess
             self._rest_since = self._last_ocv_fix = None
             return
         if self._rest_since is None:
@@ -163,10 +181,11 @@ class SocEstimator:
         soc = np.where(use, base_soc + gain * (np.nan_to_num(soc_ocv) - base_soc), self.soc)
         self.deficit_ah = (1.0 - soc) * self.capacity_ah
         self.sigma_soc = np.where(use, np.sqrt((1 - gain) * base_sigma**2), self.sigma_soc)
+        self.known |= use
 
     # -- discharge: capacity learning and runtime ---------------------------------------------
     def start_discharge(self, t: float) -> None:
-        self._dis_start, self._dis_ah = t, 0.0
+        self._dis_start, self._dis_ah, self._dis_counted = t, 0.0, True
         self._dis_cap_start = self.capacity_ah.copy()
         self._dis_deficit_start = self.deficit_ah.copy()
         # Capacity tables hold for the temperature a discharge starts at: its own heating
@@ -181,7 +200,11 @@ class SocEstimator:
         self._charge.reset()  # a charge cut short by this discharge never reached full
 
     def end_discharge(self, t_end: float, min_v: np.ndarray) -> float:
-        """Commit what the discharge taught (``min_v``: each unit's lowest voltage in it); its Ah."""
+        """Commit what the discharge taught (``min_v``: each unit's lowest voltage in it); its Ah
+        (NaN when the current was unknown for part of it: nothing is learnt then)."""
+        if not self._dis_counted:
+            self._dis_start = None
+            return math.nan
         ah = self._dis_ah
         learns = self.cfg.learn_capacity and self.chem.lead_acid
         if learns and self._dis_start is not None and self._fit_weight() >= 1.0:
@@ -235,8 +258,12 @@ class SocEstimator:
     def _discharge_step(self, t: float, dt: float, current_a: float, v: np.ndarray) -> None:
         if self._dis_start is None:
             self.start_discharge(t)
-        if math.isfinite(current_a):
-            self._dis_ah += max(0.0, -current_a) * dt / 3600.0
+        if not math.isfinite(current_a):
+            # no current sensor (or lost): the Ah axis every fit stands on is unknown from here
+            self._dis_counted = False
+        if not self._dis_counted:
+            return
+        self._dis_ah += max(0.0, -current_a) * dt / 3600.0
         x = self._dis_ah
         assert self._dis_start is not None
         if t - self._dis_start < self.cfg.capacity_fit_start_s:
@@ -349,13 +376,14 @@ class SocEstimator:
             "capacity_known": self.capacity_known.tolist(),
             "capacity_weight": self.capacity_weight.tolist(),
             "deficit_ah": self.deficit_ah.tolist(),
+            "soc_known": self.known.tolist(),
             "peukert": self.peukert,
             "peukert_weight": self.peukert_weight,
         }
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
         n = self.spec.units
-        for key in ("capacity_ah", "capacity_known", "capacity_weight", "deficit_ah"):
+        for key in ("capacity_ah", "capacity_known", "capacity_weight", "deficit_ah", "soc_known"):
             if key in d and len(d[key]) != n:
                 raise ValueError(f"state {key} has {len(d[key])} values, the string has {n} units")
         if "capacity_ah" in d:
@@ -366,5 +394,7 @@ class SocEstimator:
             self.capacity_weight = np.asarray(d["capacity_weight"], float)
         if "deficit_ah" in d:
             self.deficit_ah = np.asarray(d["deficit_ah"], float)
+        if "soc_known" in d:
+            self.known = np.asarray(d["soc_known"], bool)
         if self.peukert_learns and "peukert" in d:
             self.peukert, self.peukert_weight = float(d["peukert"]), float(d["peukert_weight"])

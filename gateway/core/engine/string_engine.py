@@ -26,6 +26,7 @@ from gateway.core.engine.measurement import (
     duty_levels,
 )
 from gateway.core.engine.soc import SocEstimator
+from gateway.core.engine.voltage_mode import VoltageModeGuess
 
 STATE_VERSION = 1
 
@@ -58,8 +59,10 @@ class StringEngine:
         self.threshold_a = max(dc.min_current_a, dc.current_c * spec.rated_capacity_ah)
         self.rest_current_a = max(dc.rest_current_a, dc.rest_current_c * spec.rated_capacity_ah)
         self.mode = Mode.REST
+        self.by_voltage = VoltageModeGuess(self.chem, cells)
         self._t: float | None = None
         self._current = math.nan
+        self._current_t: float | None = None
         self._v = np.full(n, math.nan)
         self._temp = np.full(n, math.nan)
         self._above_since: float | None = None
@@ -83,14 +86,16 @@ class StringEngine:
             raise ValueError(f"time went backwards: {t} after {self._t}")
         prev_i = self._current
         if math.isfinite(m.current_a):
-            self._current = float(m.current_a)
+            self._current, self._current_t = float(m.current_a), t
+        elif self._current_t is None or t - self._current_t > self.config.discharge.current_hold_s:
+            self._current = math.nan  # the sensor is lost (or none is fitted): counting stops
         i_now = self._current
         i_avg = 0.5 * (prev_i + i_now) if math.isfinite(prev_i) else i_now
         fresh = np.isfinite(m.voltage_v)
         self._v = np.where(fresh, m.voltage_v, self._v)
         self._temp = np.where(np.isfinite(m.temperature_c), m.temperature_c, self._temp)
         v, temp = self._v, self._temp
-        raw = self._raw_mode(i_now, v)
+        raw = self._raw_mode(t, i_now, v)
         reports = self._update_mode(t, raw)
         if m.bypass_current_a is not None:
             bypass = np.nan_to_num(np.asarray(m.bypass_current_a, float), nan=0.0)
@@ -123,11 +128,12 @@ class StringEngine:
         self._remember(t, findings)
         runtime = self.soc.runtime_s(i_now, v, temp) if raw is Mode.DISCHARGE else math.nan
         self._t = t
+        shown_soc, string_soc = self.soc.shown_soc()
         return StringEstimate(
             t_s=t,
             mode=self.mode,
-            soc=soc,
-            string_soc=self.soc.string_soc(),
+            soc=shown_soc,
+            string_soc=string_soc,
             runtime_s=runtime,
             soh=self.soc.soh(),
             capacity_ah=self.soc.capacity_ah.copy(),
@@ -143,7 +149,7 @@ class StringEngine:
             discharge_reports=reports,
         )
 
-    def _raw_mode(self, i: float, v: np.ndarray) -> Mode:
+    def _raw_mode(self, t: float, i: float, v: np.ndarray) -> Mode:
         """Mode from the string current and, when it is small, the voltage.
 
         A string on float draws ~1 mA/Ah, often within the current sensor's offset, so a small
@@ -151,7 +157,9 @@ class StringEngine:
         relaxed OCV (lead-acid > 2.20 V/cell), a string at rest sits near it.
         """
         if not math.isfinite(i):
-            return self.mode
+            # equalization and the weak-unit check need only voltages: they go on without a sensor
+            return self.by_voltage.mode(t, self.mode, v)
+        self.by_voltage.reset()
         if i < -self.threshold_a:
             return Mode.DISCHARGE
         if i > self.threshold_a:
