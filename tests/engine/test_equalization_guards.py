@@ -85,6 +85,19 @@ def test_a_warm_unit_floating_low_is_not_chased() -> None:
     assert (est.duty[3:] > 0).all()
 
 
+def test_no_bypass_that_every_unit_carries_when_the_lowest_unit_keeps_changing() -> None:
+    # The units take turns at the bottom (noise, or an Ri pulse on a steep Li knee): each one's
+    # integrator winds up while another is low. A bypass on every unit moves no unit against
+    # another; it only heats and adds charger current, so the unit with the least has none.
+    eng = engine(response_time_s=600)
+    for k in range(12 * 360):
+        v = np.full(6, 13.60)
+        v[(k // 360) % 6] = 13.45  # a different unit low every hour
+        est = eng.step(meas(k * 10.0, 0.1, v=v))
+        if k > 360:
+            assert est.duty.min() == 0.0, f"{k * 10} s: every unit bypassed: {est.duty}"
+
+
 def test_full_strategy_reaches_further_than_median_but_never_below_the_floor() -> None:
     _, median = run_float(engine(strategy="median"), SPREAD_V, hours=2)
     _, full = run_float(engine(strategy="full"), SPREAD_V, hours=2)

@@ -140,7 +140,14 @@ class Equalizer:
         u = np.where(below_floor, 0.5 * u, u)
         too_hot = np.nan_to_num(temp_c, nan=-np.inf) > cfg.max_temperature_c
         u = np.where(too_hot, 0.0, u)
-        self.bypass_cmd_a = np.clip(u, 0.0, self.bypass_a)
+        # The charger holds the string's sum: a bypass that every unit carries moves no unit
+        # against another, it only adds charger current and heat. When the lowest unit swaps
+        # back and forth (noise, an Ri pulse on a steep Li knee) every integrator winds up in
+        # turn; the common part is taken off so the unit with the least bypass has none.
+        u = np.clip(u, 0.0, self.bypass_a)
+        if np.isfinite(vc).all():
+            u -= float(np.min(u))
+        self.bypass_cmd_a = u
 
     def _error_findings(self, t: float) -> list[Finding]:
         err = getattr(self, "_error", None)
