@@ -33,7 +33,9 @@ class ChemistryParams:
     #: the relaxed OCV of a full unit, below any float set point
     charger_v_per_cell: float
     eq_floor_v_per_cell: float  # equalization never pulls a unit below this
-    weak_drop_v_per_cell: float  # under load, this far below the median = weak
+    #: under load, this far below the median = weak: about twice the monitors' datasheet voltage
+    #: accuracy (0.5 % of a cell), so that a calibration error alone never reaches it
+    weak_drop_v_per_cell: float
     #: float current rises e-fold per this many volts/cell of polarisation (Tafel slope)
     tafel_v_per_cell: float
     lead_acid: bool
@@ -63,7 +65,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         float_v_per_cell=2.27,
         charger_v_per_cell=2.20,
         eq_floor_v_per_cell=2.23,
-        weak_drop_v_per_cell=0.03,
+        weak_drop_v_per_cell=0.02,
         tafel_v_per_cell=_TAFEL_LEAD,
         lead_acid=True,
     ),
@@ -83,7 +85,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         float_v_per_cell=2.23,
         charger_v_per_cell=2.18,
         eq_floor_v_per_cell=2.18,
-        weak_drop_v_per_cell=0.03,
+        weak_drop_v_per_cell=0.02,
         tafel_v_per_cell=_TAFEL_LEAD,
         lead_acid=True,
     ),
@@ -124,7 +126,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         float_v_per_cell=2.65,
         charger_v_per_cell=2.55,
         eq_floor_v_per_cell=2.55,
-        weak_drop_v_per_cell=0.03,
+        weak_drop_v_per_cell=0.025,
         tafel_v_per_cell=0.02,
         lead_acid=False,
         ocv_min_slope=1.0,
@@ -145,7 +147,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         float_v_per_cell=1.42,
         charger_v_per_cell=1.38,
         eq_floor_v_per_cell=1.38,
-        weak_drop_v_per_cell=0.03,
+        weak_drop_v_per_cell=0.015,
         tafel_v_per_cell=0.03,
         lead_acid=False,
         ocv_min_slope=1.0,

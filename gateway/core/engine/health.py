@@ -136,9 +136,9 @@ class WeakUnitDetector:
         below = (np.nan_to_num(dev, nan=0.0) < -self.threshold_v) & (
             np.nan_to_num(dev, nan=0.0) / spread < -self.min_z
         )
-        self._below_since = np.where(
-            below, np.where(np.isnan(self._below_since), t, self._below_since), math.nan
-        )
+        since = np.where(below, np.where(np.isnan(self._below_since), t, self._below_since), math.nan)
+        # a lost reply says nothing either way: it must not restart the hold time
+        self._below_since = np.where(np.isfinite(dev), since, self._below_since)
         weak = below & (t - self._below_since >= self.hold_s)
         return [
             Finding(
