@@ -132,9 +132,7 @@ class World(Host):
         quarter to spare: the UPS load at the cut-off voltage, or the charger's limit. An
         installer sizes the sensor so; a 100 A sensor on a 400 Ah string would clip in an outage."""
         p = self.plant
-        largest = max(
-            float(p.ups_power_w[string] / p.cutoff_v()[string]), float(p.charger_limit_a[string])
-        )
+        largest = max(float(p.ups_power_w[string] / p.cutoff_v()[string]), float(p.charger_limit_a[string]))
         return next((r for r in (100, 200, 500) if r >= 1.25 * largest), 1000)
 
     def elapsed(self) -> float:

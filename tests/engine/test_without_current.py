@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 
 from gateway.core.engine import Mode, StringEngine
-from tests.engine.test_string_engine import N, SPEC, meas
+from tests.engine.test_string_engine import SPEC, N, meas
 
 NAN = math.nan
 
 
-def run(eng: StringEngine, t: float, seconds: float, current: float, v: float | np.ndarray) -> tuple[float, list]:
+def run(
+    eng: StringEngine, t: float, seconds: float, current: float, v: float | np.ndarray
+) -> tuple[float, list]:
     """Steps of 10 s; returns the time after them and every estimate."""
     out = []
     for _ in range(int(seconds // 10)):
@@ -74,7 +76,7 @@ def test_equalization_runs_on_float_without_a_current_sensor() -> None:
     eng = StringEngine(SPEC)
     v = np.full(N, 13.60)
     v[2] = 13.80  # one high unit
-    t, ests = run(eng, 0.0, 3600, NAN, v)
+    _, ests = run(eng, 0.0, 3600, NAN, v)
     assert ests[-1].mode is Mode.FLOAT
     assert ests[-1].duty[2] > 0
     assert ests[-1].duty[[0, 1, 3, 4, 5]].max() == 0
