@@ -104,3 +104,16 @@ def test_lfp_runtime_holds_at_a_slower_bus_cycle(tmp_path: Path, every: int) -> 
     # rate; the empty bins must not blind it (it fell back to the median cell: 130-210 % late)
     truth, est = run_replay(decimated("lfp16-outage", every, tmp_path / "trace"), tmp_path / "out")
     assert runtime_median_error(truth, est) <= 0.20
+
+
+def test_estimates_keep_every_input_time_exactly_on_a_trace_that_starts_days_in(tmp_path: Path) -> None:
+    # times beyond 100 000 s with decimals (a recorder started 12 days before the outage):
+    # estimates.csv must give back each series.csv t_s, which the scorer matches to 1 ms
+    shift = 1_036_800.25
+
+    def later(rows: list[str]) -> list[str]:
+        return [f"{t_of(r) + shift!r},{r.split(',', 1)[1]}" for r in rows]
+
+    truth, est = run_replay(variant("lfp16-outage", tmp_path / "later", later), tmp_path / "out")
+    assert est.t.size == truth.t.size
+    assert np.array_equal(est.t, truth.t)

@@ -84,6 +84,7 @@ def read_trace(folder: str | Path) -> Trace:
         raise TraceError(f"{path}: {e}") from None
     if data.shape[1] != len(header):
         raise TraceError(f"{path}: {data.shape[1]} fields per row, header has {len(header)}")
+    _reject_garbage(path, header, data)
     idx = {h: j for j, h in enumerate(header)}
 
     def block(prefix: str) -> np.ndarray:
@@ -95,6 +96,22 @@ def read_trace(folder: str | Path) -> Trace:
     return Trace(
         spec, t, data[:, idx["current_a"]], data[:, idx["ambient_c"]], block("v"), block("temp"), block("ri")
     )
+
+
+def _reject_garbage(path: Path, header: list[str], data: np.ndarray) -> None:
+    """An empty cell is a lost sample; anything else that is not a number is a broken file,
+    which must not pass for a lost sample."""
+    rows, cols = np.nonzero(np.isnan(data))
+    if rows.size == 0:
+        return
+    with path.open() as f:
+        lines = f.read().splitlines()[1:]
+    for k in np.unique(rows).tolist():
+        cells = lines[k].split(",")
+        for j in cols[rows == k].tolist():
+            cell = cells[j].strip()
+            if cell and cell.lower() != "nan":
+                raise TraceError(f"{path}: line {k + 2}, column {header[j]}: {cell!r} is not a number")
 
 
 def write_estimates(
@@ -109,7 +126,9 @@ def write_estimates(
             cells = ["" if not math.isfinite(x) else f"{x:.5f}" for x in table[k, :-1]]
             rt = table[k, -1]
             cells.append("" if not math.isfinite(rt) else f"{rt:.1f}")
-            f.write(f"{t[k]:g}," + ",".join(cells) + "\n")
+            # the input's own time, exactly (shortest round-trip form): ``:g`` keeps 6 digits,
+            # which turns 103025.34 into 103025 and 1234567 into 1.23457e+06
+            f.write(f"{float(t[k])!r}," + ",".join(cells) + "\n")
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
