@@ -28,8 +28,8 @@ run: setup       ## run the gateway on the simulated default site (Ctrl-C stops 
 	$(VENV)/bin/cellgate run -c $(CONFIG)
 
 lint: setup      ## ruff (lint + format check)
-	$(VENV)/bin/ruff check gateway plugins tests bench docs/examples
-	$(VENV)/bin/ruff format --check gateway plugins tests bench docs/examples
+	$(VENV)/bin/ruff check gateway plugins tests bench tools docs/examples
+	$(VENV)/bin/ruff format --check gateway plugins tests bench tools docs/examples
 
 typecheck: setup ## mypy, strict on gateway/
 	$(VENV)/bin/mypy
