@@ -38,6 +38,9 @@ class ChemistryParams:
     weak_drop_v_per_cell: float
     #: float current rises e-fold per this many volts/cell of polarisation (Tafel slope)
     tafel_v_per_cell: float
+    #: a full unit's float current per Ah of capacity: lead-acid and NiCd ~1 mA/Ah (gassing,
+    #: recombination); a Li cell draws little more than its self-discharge (~3 %/month)
+    float_current_a_per_ah: float
     lead_acid: bool
     #: an OCV read where the curve is flatter than this (V per unit SOC, per cell) says nothing
     #: about SOC: on a Li plateau the level differs between cell designs, and LFP's own
@@ -67,6 +70,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         eq_floor_v_per_cell=2.23,
         weak_drop_v_per_cell=0.02,
         tafel_v_per_cell=_TAFEL_LEAD,
+        float_current_a_per_ah=0.001,
         lead_acid=True,
     ),
     "vla": ChemistryParams(
@@ -87,6 +91,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         eq_floor_v_per_cell=2.18,
         weak_drop_v_per_cell=0.02,
         tafel_v_per_cell=_TAFEL_LEAD,
+        float_current_a_per_ah=0.001,
         lead_acid=True,
     ),
     "lfp": ChemistryParams(
@@ -107,6 +112,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         eq_floor_v_per_cell=3.35,
         weak_drop_v_per_cell=0.03,
         tafel_v_per_cell=0.02,
+        float_current_a_per_ah=0.00004,
         lead_acid=False,
         ocv_min_slope=1.0,
     ),
@@ -128,6 +134,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         eq_floor_v_per_cell=2.55,
         weak_drop_v_per_cell=0.025,
         tafel_v_per_cell=0.02,
+        float_current_a_per_ah=0.00004,
         lead_acid=False,
         ocv_min_slope=1.0,
     ),
@@ -149,6 +156,7 @@ CHEMISTRIES: dict[str, ChemistryParams] = {
         eq_floor_v_per_cell=1.38,
         weak_drop_v_per_cell=0.015,
         tafel_v_per_cell=0.03,
+        float_current_a_per_ah=0.001,
         lead_acid=False,
         ocv_min_slope=1.0,
     ),

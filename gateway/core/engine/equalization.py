@@ -29,11 +29,14 @@ class Equalizer:
         cfg: EqualizationConfig,
         chem: ChemistryParams,
         model: MonitorModel,
+        rest_current_a: float = 0.0,
     ) -> None:
         self.cfg, self.cells, self.chem = cfg, cells, chem
         self.bypass_a = model.bypass_a
         self.floor_v_per_cell = cfg.floor_v_per_cell or chem.eq_floor_v_per_cell
-        self.min_current_a = 0.001 * c10_a * 10.0  # 1 mA per Ah: a typical float current
+        self.typical_float_a = chem.float_current_a_per_ah * c10_a * 10.0
+        #: below this the current sensor's offset hides the float current
+        self.rest_current_a = rest_current_a
         self.enabled = cfg.enabled
         self.paused_until = cfg.paused_until_t_s
         self.bypass_cmd_a = np.zeros(n)
@@ -129,8 +132,12 @@ class Equalizer:
             return
         self._error = vc - self._target(vc, temp_c)
         e = np.nan_to_num(self._error, nan=0.0)
-        # 1 A of bypass lowers a unit by ~ Tafel slope / float current (V/cell): scale the gain
-        i_s = max(self._current_a if math.isfinite(self._current_a) else 0.0, self.min_current_a)
+        # 1 A of bypass lowers a unit by ~ Tafel slope / float current (V/cell): scale the gain.
+        # A float current within the sensor's offset is not measured: the chemistry's typical one
+        # stands in (a Li string floats at ~40 µA/Ah; taking 1 mA/Ah made its loop 25× too fast,
+        # and it swung units from bottom to top instead of settling).
+        i = self._current_a if math.isfinite(self._current_a) else 0.0
+        i_s = i if i > self.rest_current_a else self.typical_float_a
         gain = i_s / (self.chem.tafel_v_per_cell * cfg.response_time_s)  # A per (V/cell) per s
         up = e - cfg.deadband_v_per_cell
         down = e - (cfg.deadband_v_per_cell - cfg.hysteresis_v_per_cell)

@@ -55,9 +55,11 @@ class StringEngine:
         )
         self.psoc = PsocTracker(n, hc)
         c10_a = spec.rated_capacity_ah / 10.0
-        self.eq = Equalizer(n, cells, c10_a, self.config.equalization, self.chem, self.model)
         self.threshold_a = max(dc.min_current_a, dc.current_c * spec.rated_capacity_ah)
         self.rest_current_a = max(dc.rest_current_a, dc.rest_current_c * spec.rated_capacity_ah)
+        self.eq = Equalizer(
+            n, cells, c10_a, self.config.equalization, self.chem, self.model, self.rest_current_a
+        )
         self.mode = Mode.REST
         self.by_voltage = VoltageModeGuess(self.chem, cells)
         self._t: float | None = None
