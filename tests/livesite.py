@@ -9,6 +9,18 @@ from typing import Any
 import yaml
 
 
+def sim_string(
+    chemistry: str, nominal_voltage_v: float, model: str, count: int, rated_capacity_ah: float = 100.0
+) -> dict[str, Any]:
+    """The keys of a string that differ from the default 24 × 100 Ah VRLA one (for ``string=``)."""
+    return {
+        "chemistry": chemistry,
+        "nominal_voltage_v": nominal_voltage_v,
+        "rated_capacity_ah": rated_capacity_ah,
+        "units": {"model": model, "count": count, "bus": "bus1", "first_address": 1},
+    }
+
+
 def write_sim_site(
     tmp_path: Path,
     *,

@@ -25,7 +25,7 @@ from gateway.core.model import Snapshot
 from gateway.core.runtime import Gateway
 from gateway.plugins import load_plugins
 from plugins.simulator.transport import running_world
-from tests.livesite import steep_ri_ramp, write_sim_site
+from tests.livesite import sim_string, steep_ri_ramp, write_sim_site
 
 
 @dataclass
@@ -121,31 +121,13 @@ async def test_soc_falls_in_a_mains_failure_and_recovers_after(tmp_path: Path) -
 
 #: strings of the other chemistries and monitor models, each sized as an installer would
 OTHER_STRINGS = {
-    "vla 2 V cells": {
-        "chemistry": "vla",
-        "nominal_voltage_v": 2.0,
-        "rated_capacity_ah": 400.0,
-        "units": {"model": "C40", "count": 24, "bus": "bus1", "first_address": 1},
-    },
-    "vrla 6 V blocks": {
-        "chemistry": "vrla",
-        "nominal_voltage_v": 6.0,
-        "rated_capacity_ah": 200.0,
-        "units": {"model": "C30", "count": 40, "bus": "bus1", "first_address": 1},
-    },
-    "nicd cells": {
-        "chemistry": "nicd",
-        "nominal_voltage_v": 1.2,
-        "rated_capacity_ah": 100.0,
-        "units": {"model": "C40", "count": 40, "bus": "bus1", "first_address": 1},
-    },
-    "lto cells": {
-        "chemistry": "lto",
-        "nominal_voltage_v": 2.3,
-        "rated_capacity_ah": 40.0,
-        "units": {"model": "C40", "count": 20, "bus": "bus1", "first_address": 1},
-    },
+    "vla 2 V cells": sim_string("vla", 2.0, "C40", 24, 400.0),
+    "vrla 6 V blocks": sim_string("vrla", 6.0, "C30", 40, 200.0),
+    "nicd cells": sim_string("nicd", 1.2, "C40", 40),
+    "lto cells": sim_string("lto", 2.3, "C40", 20, 40.0),
 }
+#: 16 LFP cells of 100 Ah on C41 monitors
+LFP_STRING = sim_string("lfp", 3.2, "C41", 16)
 
 
 @pytest.mark.timeout(60)
@@ -228,12 +210,7 @@ async def test_float_equalization_bypasses_high_units_and_shrinks_the_spread(tmp
 async def test_lfp_cells_on_float_are_balanced_without_swinging(tmp_path: Path) -> None:
     # A Li cell floats at little more than its self-discharge current, so a few mA of bypass move
     # it by tens of mV: the loop must be gentle there, or it swings cells from bottom to top.
-    lfp = {
-        "chemistry": "lfp",
-        "nominal_voltage_v": 3.2,
-        "units": {"model": "C41", "count": 16, "bus": "bus1", "first_address": 1},
-    }
-    run = await run_site(site_config(tmp_path, {}, string=lfp), speed=1000, sim_s=4 * 3600)
+    run = await run_site(site_config(tmp_path, {}, string=LFP_STRING), speed=1000, sim_s=4 * 3600)
     views = [v for v in run.snapshots if v.strings and v.strings[0].spread_v is not None]
     start, end = views[min(3, len(views) - 1)].strings[0].spread_v, views[-1].strings[0].spread_v
     assert start is not None
@@ -284,11 +261,6 @@ async def test_lfp_capacities_are_learnt_live_from_the_recharge_after_a_mains_fa
 ) -> None:
     # 16 LFP cells: 30 min on battery (~26 % out), then the charger brings them back to full;
     # the charge curves teach each cell's capacity, checked against the simulator's own
-    lfp = {
-        "chemistry": "lfp",
-        "nominal_voltage_v": 3.2,
-        "units": {"model": "C41", "count": 16, "bus": "bus1", "first_address": 1},
-    }
     true_soh: list[float] = []
 
     def remember_truth(_: Run) -> bool:
@@ -298,7 +270,7 @@ async def test_lfp_capacities_are_learnt_live_from_the_recharge_after_a_mains_fa
                 true_soh.extend((plant.cap0_ah * plant.capacity_fraction / 100.0).tolist())
         return False
 
-    config = site_config(tmp_path, {"scenario": "mains-failure"}, string=lfp)
+    config = site_config(tmp_path, {"scenario": "mains-failure"}, string=LFP_STRING)
     run = await run_site(config, speed=100, sim_s=9000, done=remember_truth)
     assert run.samples[-1].mode is Mode.FLOAT, "not back on float: the charge did not end"
     soh = [u.soh for u in run.snapshots[-1].strings[0].units]

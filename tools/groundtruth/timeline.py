@@ -47,18 +47,7 @@ def run_steps(string: SeriesString, steps: tuple[Step, ...], log: Log) -> Timeli
         elif isinstance(step, Outage):
             events.append(_outage(string, step, timeline, log))
         elif isinstance(step, ConstantCurrent):
-            string.append_constant(step.current_a, step.duration_s)
-            t_end = string.t
-            string.end_step()
-            events.append(
-                {
-                    "kind": "charge",
-                    "mode": "cc",
-                    "current_a": float(step.current_a),
-                    "t_start_s": sig6(t0),
-                    "t_end_s": sig6(t_end),
-                }
-            )
+            events.append(_constant_current(string, step.current_a, step.duration_s))
         elif isinstance(step, ReturnCharge):
             # the deficit in string-current Ah (charge efficiency not applied)
             deficit = sum(e["ah_out"] for e in events if e["kind"] == "discharge") - sum(
@@ -67,20 +56,9 @@ def run_steps(string: SeriesString, steps: tuple[Step, ...], log: Log) -> Timeli
                 if e["kind"] == "charge"
             )
             ah = step.fraction * deficit
-            string.append_constant(step.current_a, ah / step.current_a * 3600.0)
-            t_end = string.t
-            string.end_step()
-            events.append(
-                {
-                    "kind": "charge",
-                    "mode": "cc",
-                    "current_a": float(step.current_a),
-                    "t_start_s": sig6(t0),
-                    "t_end_s": sig6(t_end),
-                    "ah_delivered": round(ah, 4),
-                    "fraction_of_deficit": float(step.fraction),
-                }
-            )
+            event = _constant_current(string, step.current_a, ah / step.current_a * 3600.0)
+            event.update({"ah_delivered": round(ah, 4), "fraction_of_deficit": float(step.fraction)})
+            events.append(event)
         elif isinstance(step, Cccv):
             charge = cccv_charge(string, step.current_a, step.v_cell, step.end_current_a)
             log(
@@ -154,3 +132,18 @@ def row_times(t_total: float, discharge_windows: list[tuple[float, float]]) -> F
         hi = math.ceil((end + ROWS_AFTER_OUTAGE_S) / BASE_ROW_S) * BASE_ROW_S
         rows |= set(np.arange(max(0.0, lo), min(hi, t_total) + 1e-9, OUTAGE_ROW_S))
     return np.array(sorted(r for r in rows if r <= t_total + 1e-9))
+
+
+def _constant_current(string: SeriesString, current_a: float, duration_s: float) -> dict[str, Any]:
+    """A constant-current charge step and its truth.yaml event."""
+    t0 = string.t
+    string.append_constant(current_a, duration_s)
+    t_end = string.t
+    string.end_step()
+    return {
+        "kind": "charge",
+        "mode": "cc",
+        "current_a": float(current_a),
+        "t_start_s": sig6(t0),
+        "t_end_s": sig6(t_end),
+    }

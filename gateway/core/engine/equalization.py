@@ -29,7 +29,7 @@ class Equalizer:
         cfg: EqualizationConfig,
         chem: ChemistryParams,
         model: MonitorModel,
-        rest_current_a: float = 0.0,
+        rest_current_a: float,
     ) -> None:
         self.cfg, self.cells, self.chem = cfg, cells, chem
         self.bypass_a = model.bypass_a

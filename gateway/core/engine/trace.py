@@ -69,8 +69,9 @@ def read_trace(folder: str | Path) -> Trace:
     path = folder / "series.csv"
     if not path.is_file():
         raise TraceError(f"{path}: missing")
-    with path.open() as f:
-        header = [h.strip() for h in f.readline().strip().split(",")]
+    lines = path.read_text().splitlines()  # read once: parsed here, checked for garbage below
+    header = [h.strip() for h in lines[0].split(",")] if lines else []
+    rows = [r for r in lines[1:] if r.strip()]  # a blank line (a trailing one) is no sample
     n = spec.units
     cols = ["t_s", "current_a", "ambient_c"] + [
         f"{p}_{i:02d}" for p in ("v", "temp", "ri") for i in range(1, n + 1)
@@ -79,12 +80,12 @@ def read_trace(folder: str | Path) -> Trace:
     if missing:
         raise TraceError(f"{path}: missing column(s) {', '.join(missing[:5])} for {n} units")
     try:
-        data = np.genfromtxt(path, delimiter=",", skip_header=1, filling_values=math.nan, ndmin=2)
+        data = np.genfromtxt(rows, delimiter=",", filling_values=math.nan, ndmin=2)
     except ValueError as e:
         raise TraceError(f"{path}: {e}") from None
     if data.shape[1] != len(header):
         raise TraceError(f"{path}: {data.shape[1]} fields per row, header has {len(header)}")
-    _reject_garbage(path, header, data)
+    _reject_garbage(path, header, rows, data)
     idx = {h: j for j, h in enumerate(header)}
 
     def block(prefix: str) -> np.ndarray:
@@ -98,14 +99,10 @@ def read_trace(folder: str | Path) -> Trace:
     )
 
 
-def _reject_garbage(path: Path, header: list[str], data: np.ndarray) -> None:
+def _reject_garbage(path: Path, header: list[str], lines: list[str], data: np.ndarray) -> None:
     """An empty cell is a lost sample; anything else that is not a number is a broken file,
     which must not pass for a lost sample."""
     rows, cols = np.nonzero(np.isnan(data))
-    if rows.size == 0:
-        return
-    with path.open() as f:
-        lines = f.read().splitlines()[1:]
     for k in np.unique(rows).tolist():
         cells = lines[k].split(",")
         for j in cols[rows == k].tolist():
